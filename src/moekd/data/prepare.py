@@ -1,0 +1,82 @@
+"""From a config's data section to the named splits every stage uses.
+
+Splits: ``train`` (all training functions), ``labeled`` and ``unlabeled`` (its halves: teacher
+data and distillation data, as in Compressor), ``valid`` and ``test``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from moekd.config import DataConfig
+from moekd.data.loaders import load_samples
+from moekd.data.samples import CodeSample
+from moekd.data.splits import (
+    fingerprint,
+    labeled_unlabeled_halves,
+    stratified_split,
+    train_valid_test,
+)
+
+
+@dataclass
+class Splits:
+    train: list[CodeSample]
+    valid: list[CodeSample]
+    test: list[CodeSample]
+    labeled: list[CodeSample]
+    unlabeled: list[CodeSample]
+    source: str
+
+    def named(self) -> dict[str, list[CodeSample]]:
+        return {
+            "train": self.train,
+            "labeled": self.labeled,
+            "unlabeled": self.unlabeled,
+            "valid": self.valid,
+            "test": self.test,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """What ``data_splits.json`` records: sizes, label balance and sha256 of every split."""
+        out: dict[str, Any] = {"source": self.source, "splits": {}}
+        for name, samples in self.named().items():
+            labels = [s.label for s in samples if s.label is not None]
+            out["splits"][name] = {
+                "n": len(samples),
+                "vulnerable": int(sum(labels)),
+                "vulnerable_fraction": (sum(labels) / len(labels)) if labels else None,
+                "sha256": fingerprint(samples),
+            }
+        return out
+
+
+def twin_group(sample: CodeSample) -> object:
+    return sample.extra.get("pair", sample.idx)
+
+
+def prepare_splits(cfg: DataConfig) -> Splits:
+    """Load or generate the data and split it deterministically from ``cfg.seed``."""
+    if cfg.source == "synthetic":
+        from moekd.data.synthetic import generate_corpus
+
+        corpus = generate_corpus(cfg.synthetic_size, seed=cfg.seed)
+        # A flawed function and its fixed twin stay on one side of every split.
+        group = twin_group
+        train, valid, test = train_valid_test(corpus, cfg.seed, group=group)
+        source = f"synthetic(n={cfg.synthetic_size}, seed={cfg.seed})"
+    else:
+        assert cfg.train is not None
+        train = load_samples(cfg.train)
+        if cfg.valid and cfg.test:
+            valid, test = load_samples(cfg.valid), load_samples(cfg.test)
+        else:
+            train, valid, test = train_valid_test(train, cfg.seed)
+        source = str(cfg.train)
+        group = None
+    if cfg.limit_train is not None and cfg.limit_train < len(train):
+        fraction = cfg.limit_train / len(train)
+        train = stratified_split(train, [fraction, 1 - fraction], cfg.seed, group)[0]
+    labeled, unlabeled = labeled_unlabeled_halves(train, cfg.seed, group)
+    return Splits(train, valid, test, labeled, unlabeled, source)

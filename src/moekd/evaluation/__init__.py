@@ -1,0 +1,1 @@
+"""Metrics, attack success rates, statistics over seeds, and reports."""

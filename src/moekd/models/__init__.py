@@ -1,0 +1,1 @@
+"""Classifier protocol, Hugging Face-backed classifiers, architecture presets and accounting."""

@@ -1,0 +1,143 @@
+"""The one interface attacks, evaluation and the scanner need: ``predict_proba(codes)``; and
+its Hugging Face implementation for teachers, experts and students alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from moekd.errors import UserError
+
+
+@runtime_checkable
+class CodeClassifier(Protocol):
+    """Anything that scores C functions: row i is [p(safe), p(vulnerable)] of ``codes[i]``."""
+
+    def predict_proba(self, codes: Sequence[str]) -> np.ndarray: ...
+
+
+def length_buckets(codes: Sequence[str], batch_size: int) -> list[list[int]]:
+    """Batches of indices of similar length, so padding wastes little compute."""
+    order = sorted(range(len(codes)), key=lambda i: len(codes[i]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def resolve_device(device: str | None = None) -> torch.device:
+    if device:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class HFClassifier:
+    """A sequence classifier in Hugging Face format (hub name or local folder, safetensors)."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        max_length: int | None = None,
+        batch_size: int = 32,
+        device: str | None = None,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer
+        self.max_length = max_length or model_max_length(model)
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(
+        cls,
+        name_or_path: str | Path,
+        max_length: int | None = None,
+        batch_size: int = 32,
+        device: str | None = None,
+        num_labels: int = 2,
+    ) -> HFClassifier:
+        model, tokenizer = load_model_and_tokenizer(name_or_path, num_labels)
+        return cls(model, tokenizer, max_length, batch_size, device)
+
+    def encode(self, codes: Sequence[str]) -> dict[str, torch.Tensor]:
+        batch = self.tokenizer(
+            list(codes),
+            truncation=True,
+            max_length=self.max_length,
+            padding=True,
+            return_tensors="pt",
+        )
+        return {k: v.to(self.device) for k, v in batch.items() if k != "token_type_ids"}
+
+    @torch.no_grad()
+    def _map(self, codes: Sequence[str], fn: Callable[[dict[str, torch.Tensor]], torch.Tensor]):
+        if not codes:
+            return np.zeros((0, 0), dtype=np.float32)
+        rows: list[np.ndarray | None] = [None] * len(codes)
+        for batch_idx in length_buckets(codes, self.batch_size):
+            out = fn(self.encode([codes[i] for i in batch_idx])).float().cpu().numpy()
+            for j, i in enumerate(batch_idx):
+                rows[i] = out[j]
+        return np.stack(rows)  # type: ignore[arg-type]
+
+    def logits(self, codes: Sequence[str]) -> np.ndarray:
+        return self._map(codes, lambda b: self.model(**b).logits)
+
+    def predict_proba(self, codes: Sequence[str]) -> np.ndarray:
+        if not codes:
+            return np.zeros((0, 2), dtype=np.float32)
+        return softmax(self.logits(codes))
+
+    def embed(self, codes: Sequence[str]) -> np.ndarray:
+        """Mean-pooled last hidden states of the encoder (for partitioning and routing)."""
+
+        def pooled(b: dict[str, torch.Tensor]) -> torch.Tensor:
+            encoder = getattr(self.model, self.model.base_model_prefix)
+            hidden = encoder(**b).last_hidden_state
+            mask = b["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+        return self._map(codes, pooled)
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def model_max_length(model: PreTrainedModel) -> int:
+    """The longest input the position embeddings allow (RoBERTa reserves pad_id + 1 slots)."""
+    cfg = model.config
+    offset = (cfg.pad_token_id + 1) if getattr(cfg, "model_type", "") == "roberta" else 0
+    return int(cfg.max_position_embeddings - offset)
+
+
+def load_model_and_tokenizer(
+    name_or_path: str | Path, num_labels: int = 2
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a classifier and its tokenizer; safetensors only (no pickled weights)."""
+    source = str(name_or_path)
+    local = Path(source)
+    if local.exists():
+        if not (local / "config.json").exists():
+            raise UserError(f"{source}: not a model folder (no config.json)")
+        if not any(local.glob("*.safetensors")):
+            raise UserError(f"{source}: no .safetensors weights (pickled weights are refused)")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source, num_labels=num_labels, use_safetensors=True
+        )
+    except OSError as exc:
+        raise UserError(f"{source}: cannot load model ({str(exc).splitlines()[0]})") from None
+    return model, tokenizer

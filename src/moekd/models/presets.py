@@ -1,0 +1,154 @@
+"""Named architectures: pre-trained teachers from the hub, the CPU stand-in teacher trained from
+scratch, and the students of the papers (Compressor's and AVATAR's 3 MB, our 1.5 MB)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from transformers import RobertaConfig
+
+from moekd.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """A RoBERTa encoder + classification head, described by the genes the searches change."""
+
+    vocab_size: int
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    max_length: int
+    hidden_act: str = "gelu"
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+    position_embedding_type: str = "absolute"
+
+    def __post_init__(self) -> None:
+        if self.hidden_size % self.num_attention_heads:
+            raise ConfigError(
+                f"hidden size {self.hidden_size} is not divisible by "
+                f"{self.num_attention_heads} attention heads"
+            )
+
+    def with_(self, **changes: Any) -> ArchSpec:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def roberta_config(self, pad_token_id: int = 1, num_labels: int = 2) -> RobertaConfig:
+        """RoBERTa offsets positions by ``pad_token_id + 1``, so it needs two extra slots."""
+        return RobertaConfig(
+            vocab_size=self.vocab_size,
+            hidden_size=self.hidden_size,
+            num_hidden_layers=self.num_hidden_layers,
+            num_attention_heads=self.num_attention_heads,
+            intermediate_size=self.intermediate_size,
+            hidden_act=self.hidden_act,
+            hidden_dropout_prob=self.hidden_dropout_prob,
+            attention_probs_dropout_prob=self.attention_probs_dropout_prob,
+            max_position_embeddings=self.max_length + pad_token_id + 1,
+            position_embedding_type=self.position_embedding_type,
+            type_vocab_size=1,
+            pad_token_id=pad_token_id,
+            bos_token_id=0,
+            eos_token_id=2,
+            num_labels=num_labels,
+        )
+
+
+@dataclass(frozen=True)
+class TeacherPreset:
+    """A teacher either comes from the hub (keeping its own tokenizer) or is built from scratch
+    with a BPE tokenizer trained on the task data (and then MLM-pretrained)."""
+
+    name: str
+    hub_id: str | None = None
+    arch: ArchSpec | None = None
+    max_length: int = 512
+
+
+TEACHERS: dict[str, TeacherPreset] = {
+    "codebert": TeacherPreset("codebert", hub_id="microsoft/codebert-base", max_length=400),
+    "graphcodebert": TeacherPreset(
+        "graphcodebert", hub_id="microsoft/graphcodebert-base", max_length=400
+    ),
+    "unixcoder": TeacherPreset("unixcoder", hub_id="microsoft/unixcoder-base", max_length=400),
+    "scratch-small": TeacherPreset(
+        "scratch-small",
+        arch=ArchSpec(
+            vocab_size=8000,
+            hidden_size=256,
+            num_hidden_layers=4,
+            num_attention_heads=4,
+            intermediate_size=1024,
+            max_length=512,
+        ),
+        max_length=512,
+    ),
+    # A few-second model for unit tests and smoke runs.
+    "scratch-tiny": TeacherPreset(
+        "scratch-tiny",
+        arch=ArchSpec(
+            vocab_size=500,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_length=128,
+        ),
+        max_length=128,
+    ),
+}
+
+STUDENTS: dict[str, ArchSpec] = {
+    # Compressor's released 3 MB setting (block size 400).
+    "compressor-3mb": ArchSpec(
+        vocab_size=1000,
+        hidden_size=96,
+        num_hidden_layers=12,
+        num_attention_heads=8,
+        intermediate_size=64,
+        max_length=400,
+    ),
+    # AVATAR's released 3 MB student.
+    "avatar-3mb": ArchSpec(
+        vocab_size=19302,
+        hidden_size=18,
+        num_hidden_layers=7,
+        num_attention_heads=6,
+        intermediate_size=1491,
+        max_length=351,
+        hidden_act="gelu_new",
+    ),
+    # Half of Compressor's budget: narrower layers, same depth and vocabulary.
+    "half-1.5mb": ArchSpec(
+        vocab_size=1000,
+        hidden_size=64,
+        num_hidden_layers=12,
+        num_attention_heads=8,
+        intermediate_size=64,
+        max_length=400,
+    ),
+}
+
+
+def teacher_preset(name: str) -> TeacherPreset:
+    try:
+        return TEACHERS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown teacher preset {name!r}; choose one of {', '.join(TEACHERS)}"
+        ) from None
+
+
+def student_preset(name: str) -> ArchSpec:
+    try:
+        return STUDENTS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown student preset {name!r}; choose one of {', '.join(STUDENTS)}"
+        ) from None

@@ -1,0 +1,102 @@
+"""Fine-tuning and MLM pre-training of Hugging Face encoders through the one training loop."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from transformers import (
+    AutoModelForSequenceClassification,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    RobertaForMaskedLM,
+    RobertaForSequenceClassification,
+)
+
+from moekd.data.samples import CodeSample
+from moekd.models.presets import ArchSpec
+from moekd.training.loop import Trainer, TrainResult
+from moekd.training.settings import TrainSettings
+from moekd.training.tasks import ClassificationTask, MaskedLMTask, encode_samples, make_collate
+
+
+def hf_saver(tokenizer: PreTrainedTokenizerBase):
+    """Save model + tokenizer in Hugging Face format (safetensors weights)."""
+
+    def save(model: torch.nn.Module, folder: Path) -> None:
+        assert isinstance(model, PreTrainedModel)
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    return save
+
+
+def scratch_classifier(arch: ArchSpec, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
+    """A randomly initialised RoBERTa classifier sized to ``tokenizer``'s vocabulary."""
+    spec = arch.with_(vocab_size=len(tokenizer))
+    return RobertaForSequenceClassification(
+        spec.roberta_config(pad_token_id=tokenizer.pad_token_id)
+    )
+
+
+def classifier_from_encoder(folder: Path) -> PreTrainedModel:
+    """A classifier on top of a (pre-trained) encoder folder; the head starts fresh."""
+    return AutoModelForSequenceClassification.from_pretrained(
+        folder, num_labels=2, use_safetensors=True
+    )
+
+
+def finetune_classifier(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    train: Sequence[CodeSample],
+    valid: Sequence[CodeSample] | None,
+    settings: TrainSettings,
+    work_dir: Path,
+    max_length: int,
+    description: str = "fine-tune",
+) -> TrainResult:
+    """Cross-entropy fine-tuning; the selected model ends in ``work_dir/best``."""
+    trainer = Trainer(
+        model,
+        ClassificationTask(),
+        make_collate(tokenizer.pad_token_id),
+        settings,
+        work_dir,
+        hf_saver(tokenizer),
+        description=description,
+    )
+    return trainer.fit(
+        encode_samples(tokenizer, train, max_length),
+        encode_samples(tokenizer, valid, max_length) if valid else None,
+    )
+
+
+def pretrain_mlm(
+    arch: ArchSpec,
+    tokenizer: PreTrainedTokenizerBase,
+    train: Sequence[CodeSample],
+    valid: Sequence[CodeSample] | None,
+    settings: TrainSettings,
+    work_dir: Path,
+    probability: float = 0.15,
+) -> TrainResult:
+    """Masked-LM pre-training of a from-scratch RoBERTa on the task's code: the CPU stand-in
+    for CodeBERT's pre-training, and the substitute generator ALERT needs."""
+    spec = arch.with_(vocab_size=len(tokenizer))
+    model = RobertaForMaskedLM(spec.roberta_config(pad_token_id=tokenizer.pad_token_id))
+    settings = settings.model_copy(update={"select_metric": "loss"})
+    trainer = Trainer(
+        model,
+        MaskedLMTask(tokenizer, probability),
+        make_collate(tokenizer.pad_token_id),
+        settings,
+        work_dir,
+        hf_saver(tokenizer),
+        description="pretrain (MLM)",
+    )
+    return trainer.fit(
+        encode_samples(tokenizer, train, spec.max_length),
+        encode_samples(tokenizer, valid, spec.max_length) if valid else None,
+    )

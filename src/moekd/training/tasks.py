@@ -1,0 +1,125 @@
+"""The tasks the training loop runs: encoding examples, batching, losses and eval rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from transformers import PreTrainedTokenizerBase
+
+from moekd.data.samples import CodeSample
+from moekd.evaluation.metrics import classification_metrics
+from moekd.training.loop import Batch, Example
+
+
+def encode_samples(
+    tokenizer: PreTrainedTokenizerBase,
+    samples: Sequence[CodeSample],
+    max_length: int,
+    soft_labels: np.ndarray | None = None,
+) -> list[Example]:
+    """Token ids (truncated to ``max_length``), the hard label when known and, for
+    distillation, the soft label row of each sample."""
+    ids = tokenizer([s.code for s in samples], truncation=True, max_length=max_length)["input_ids"]
+    examples: list[Example] = []
+    for i, (sample, row) in enumerate(zip(samples, ids, strict=True)):
+        ex: Example = {"input_ids": row, "label": -100 if sample.label is None else sample.label}
+        if soft_labels is not None:
+            ex["soft"] = soft_labels[i]
+        examples.append(ex)
+    return examples
+
+
+def make_collate(pad_id: int) -> Callable[[list[Example]], Batch]:
+    """Pad to the longest example of the batch."""
+
+    def collate(examples: list[Example]) -> Batch:
+        width = max(len(e["input_ids"]) for e in examples)
+        ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+        for i, e in enumerate(examples):
+            ids[i, : len(e["input_ids"])] = torch.as_tensor(e["input_ids"], dtype=torch.long)
+        batch: Batch = {
+            "input_ids": ids,
+            "attention_mask": (ids != pad_id).long(),
+            "labels": torch.tensor([e["label"] for e in examples], dtype=torch.long),
+        }
+        if "soft" in examples[0]:
+            batch["soft"] = torch.tensor(np.stack([e["soft"] for e in examples]), dtype=torch.float)
+        return batch
+
+    return collate
+
+
+def forward_logits(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+    return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+
+
+class ClassificationTask:
+    """Fine-tuning with cross-entropy on hard labels; eval rows are [logit_0, logit_1, label]."""
+
+    def loss(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+        return F.cross_entropy(
+            forward_logits(model, batch).float(), batch["labels"], reduction="none"
+        )
+
+    def eval_rows(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+        logits = forward_logits(model, batch).float()
+        return torch.cat([logits, batch["labels"].unsqueeze(1).float()], dim=1)
+
+    def metrics(self, rows: np.ndarray) -> dict[str, float]:
+        logits, labels = rows[:, :-1], rows[:, -1].astype(int)
+        out = classification_metrics(labels, logits.argmax(axis=1))
+        logp = torch.log_softmax(torch.from_numpy(logits), dim=1).numpy()
+        out["loss"] = float(-logp[np.arange(len(labels)), labels].mean())
+        return out
+
+
+class MaskedLMTask:
+    """RoBERTa's masked-language-model objective: 15% of tokens, 80/10/10 mask/random/keep."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, probability: float = 0.15) -> None:
+        self.mask_id = tokenizer.mask_token_id
+        self.vocab_size = len(tokenizer)
+        self.special = torch.tensor(sorted(set(tokenizer.all_special_ids)), dtype=torch.long)
+        self.probability = probability
+
+    def _mask(self, ids: torch.Tensor, generator: torch.Generator | None = None):
+        special = torch.isin(ids, self.special.to(ids.device))
+        probs = torch.full(ids.shape, self.probability, device=ids.device).masked_fill(special, 0.0)
+        chosen = torch.bernoulli(probs, generator=generator).bool()
+        targets = ids.masked_fill(~chosen, -100)
+        inputs = ids.clone()
+        replace = torch.bernoulli(
+            torch.full(ids.shape, 0.8, device=ids.device), generator=generator
+        )
+        replace = replace.bool() & chosen
+        inputs[replace] = self.mask_id
+        randomise = torch.bernoulli(
+            torch.full(ids.shape, 0.5, device=ids.device), generator=generator
+        )
+        randomise = randomise.bool() & chosen & ~replace
+        inputs[randomise] = torch.randint(
+            self.vocab_size, ids.shape, device=ids.device, generator=generator
+        )[randomise]
+        return inputs, targets
+
+    def _per_example(self, model, batch: Batch, generator: torch.Generator | None) -> torch.Tensor:
+        inputs, targets = self._mask(batch["input_ids"], generator)
+        logits = model(input_ids=inputs, attention_mask=batch["attention_mask"]).logits.float()
+        tokens = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+        counted = (targets != -100).float()
+        return (tokens * counted).sum(1) / counted.sum(1).clamp(min=1.0)
+
+    def loss(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+        return self._per_example(model, batch, None)
+
+    def eval_rows(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+        # A fixed masking per evaluation so epochs are comparable.
+        generator = torch.Generator(device=batch["input_ids"].device).manual_seed(0)
+        return self._per_example(model, batch, generator).unsqueeze(1)
+
+    def metrics(self, rows: np.ndarray) -> dict[str, float]:
+        loss = float(rows[:, 0].mean())
+        return {"loss": loss, "perplexity": float(np.exp(min(loss, 50.0)))}

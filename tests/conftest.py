@@ -1,0 +1,71 @@
+"""Shared fixtures: small labelled data written to disk, tiny configs, subprocess helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from moekd.data.samples import CodeSample
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def toy_samples(n: int = 240, seed: int = 0) -> list[CodeSample]:
+    """A separable toy task: an unchecked ``strcpy`` (1) or a bounded ``strncpy`` (0)."""
+    rng = random.Random(seed)
+    names = ["buf", "dst", "out", "tmp", "name", "line", "path", "msg"]
+    out = []
+    for i in range(n):
+        label = i % 2
+        a, b = rng.sample(names, 2)
+        copy = f"strcpy({a}, {b});" if label else f"strncpy({a}, {b}, sizeof({a}) - 1);"
+        filler = f"int n{i % 5} = {rng.randint(0, 99)};"
+        code = f"int f{i}(char *{b}) {{\n  char {a}[16];\n  {filler}\n  {copy}\n  return 0;\n}}\n"
+        out.append(CodeSample(idx=str(i), code=code, label=label))
+    return out
+
+
+def write_jsonl(samples: list[CodeSample], path: Path) -> Path:
+    path.write_text("".join(json.dumps(s.to_record()) + "\n" for s in samples))
+    return path
+
+
+@pytest.fixture
+def toy_jsonl(tmp_path: Path) -> Path:
+    return write_jsonl(toy_samples(), tmp_path / "toy.jsonl")
+
+
+def tiny_config(data: Path, *, epochs: int = 3, dropout: float = 0.1, pretrain: bool = False) -> str:
+    """A config for a two-layer, 32-wide teacher that trains in seconds."""
+    return f"""
+name: tiny
+seed: 7
+data: {{source: files, train: {data}, seed: 1}}
+teacher:
+  preset: scratch-tiny
+  vocab_size: 300
+  arch: {{hidden_dropout_prob: {dropout}, attention_probs_dropout_prob: {dropout}}}
+  pretrain:
+    enabled: {str(pretrain).lower()}
+    train: {{epochs: 1, batch_size: 16, lr: 0.001}}
+  train: {{epochs: {epochs}, batch_size: 8, lr: 0.001, checkpoint_every: 5, log_every: 1}}
+"""
+
+
+def run_cli(*args: str, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m moekd ARGS`` in a fresh interpreter, as a user would."""
+    full_env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "moekd", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
