@@ -88,14 +88,20 @@ def evaluate(
     import json
 
     from moekd.data.loaders import load_samples
+    from moekd.evaluation.evaluate import evaluate_folder
     from moekd.io import atomic_write_json
-    from moekd.pipeline import evaluate_folder
 
     samples = load_samples(data)
     metrics = evaluate_folder(model, samples, batch_size=batch_size)
     if out is not None:
         atomic_write_json(out, metrics)
     typer.echo(json.dumps(metrics, indent=2))
+
+
+# ---- commands defined beside the code they drive -----------------------------------------
+# (one registration line each; keep the two blocks apart so parallel edits don't collide)
+# attack commands:
+# deploy commands:
 
 
 def main() -> None:

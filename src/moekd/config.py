@@ -1,14 +1,16 @@
 """An experiment, as one YAML file validated by pydantic: data, teacher and training settings.
 
-Relative paths in a config are read relative to the config file's folder, so a config and the
-data beside it travel together. ``moekd run demo`` finds the configs shipped in the package.
+Relative data paths are read relative to the config file's folder (so a config and the data
+beside it travel together) or, when nothing is there, to the working directory (so the shipped
+configs find ``../shared/data`` from a checkout). ``$VARS`` and ``~`` are expanded.
+``moekd run demo`` finds the configs shipped in the package.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -62,11 +64,58 @@ class TeacherConfig(_Strict):
     train: TrainSettings = TrainSettings(epochs=5, batch_size=16, lr=2e-5)
 
 
+class ExpertsConfig(_Strict):
+    """Experts fine-tuned on partitions of the input space (the labeled half, less the router
+    split). ``embed_with: base`` clusters frozen embeddings of the pre-trained encoder."""
+
+    k: int = Field(4, ge=1)
+    partition: Literal["kmeans", "project", "random"] = "kmeans"
+    embed_with: Literal["base", "teacher"] = "base"
+    min_size: int = Field(32, ge=1, description="smaller partitions are merged into neighbours")
+    warm_start: Literal["base", "teacher"] = "base"
+    train: TrainSettings = TrainSettings(epochs=3, batch_size=16, lr=2e-5)
+
+
+class RouterConfig(_Strict):
+    """The gating network over frozen embeddings, trained with the experts frozen on a split of
+    the labeled half that the experts never saw."""
+
+    fraction: float = Field(0.1, gt=0, lt=1, description="share of the labeled half held out")
+    hidden: int = Field(128, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    top_k: int | None = Field(None, ge=1, description="experts kept per input (None: all)")
+    temperature: float = Field(1.0, gt=0)
+    init_from_partition: bool = True
+    balance_weight: float = Field(0.0, ge=0, description="load-balancing term weight")
+    entropy_weight: float = Field(0.0, description="+: sharper routing, -: smoother")
+    mix: Literal["probs", "logits"] = "probs"
+    train: TrainSettings = TrainSettings(
+        epochs=30, batch_size=32, lr=1e-3, warmup_ratio=0.0, select_metric="loss"
+    )
+    init_train: TrainSettings = TrainSettings(epochs=5, batch_size=64, lr=1e-3, warmup_ratio=0.0)
+
+
+class StudentsConfig(_Strict):
+    """Distillation shared by every method: KL(p_k^T || p_s^T) * T^2 + alpha * CE."""
+
+    presets: list[str] = Field(default_factory=lambda: ["compressor-3mb", "half-1.5mb"])
+    max_length: int | None = Field(None, description="override the presets' block size")
+    temperature: float = Field(2.0, gt=0)
+    alpha: float = Field(0.0, ge=0, description="hard-label CE weight (uses the labels)")
+    train: TrainSettings = TrainSettings(epochs=10, batch_size=16, lr=5e-4)
+
+
 class ExperimentConfig(_Strict):
     name: str = "experiment"
     seed: int = 42
     data: DataConfig = DataConfig()
     teacher: TeacherConfig = TeacherConfig()
+    experts: ExpertsConfig = ExpertsConfig()
+    router: RouterConfig = RouterConfig()
+    students: StudentsConfig = StudentsConfig()
+    methods: list[Literal["vanilla_kd", "moekd"]] = Field(
+        default_factory=lambda: ["vanilla_kd", "moekd"]
+    )
 
     def dump(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
@@ -89,7 +138,10 @@ def _resolve_paths(cfg: ExperimentConfig, base: Path) -> ExperimentConfig:
         if value is None or value.startswith("hub:"):
             return value
         expanded = Path(os.path.expandvars(os.path.expanduser(value)))
-        return str(expanded if expanded.is_absolute() else (base / expanded))
+        if expanded.is_absolute():
+            return str(expanded)
+        beside = Path(os.path.normpath(base.absolute() / expanded))
+        return str(beside if beside.exists() else Path(os.path.normpath(Path.cwd() / expanded)))
 
     data = cfg.data.model_copy(
         update={

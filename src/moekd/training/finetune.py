@@ -18,7 +18,13 @@ from moekd.data.samples import CodeSample
 from moekd.models.presets import ArchSpec
 from moekd.training.loop import Trainer, TrainResult
 from moekd.training.settings import TrainSettings
-from moekd.training.tasks import ClassificationTask, MaskedLMTask, encode_samples, make_collate
+from moekd.training.tasks import (
+    ClassificationTask,
+    MaskedLMObjective,
+    MaskedLMTask,
+    encode_samples,
+    make_collate,
+)
 
 
 def hf_saver(tokenizer: PreTrainedTokenizerBase):
@@ -87,13 +93,14 @@ def pretrain_mlm(
     spec = arch.with_(vocab_size=len(tokenizer))
     model = RobertaForMaskedLM(spec.roberta_config(pad_token_id=tokenizer.pad_token_id))
     settings = settings.model_copy(update={"select_metric": "loss"})
+    save = hf_saver(tokenizer)
     trainer = Trainer(
-        model,
+        MaskedLMObjective(model),
         MaskedLMTask(tokenizer, probability),
         make_collate(tokenizer.pad_token_id),
         settings,
         work_dir,
-        hf_saver(tokenizer),
+        lambda objective, folder: save(objective.mlm, folder),
         description="pretrain (MLM)",
     )
     return trainer.fit(

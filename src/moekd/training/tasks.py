@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from transformers import PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from moekd.data.samples import CodeSample
 from moekd.evaluation.metrics import classification_metrics
@@ -76,8 +76,32 @@ class ClassificationTask:
         return out
 
 
+class MaskedLMObjective(torch.nn.Module):
+    """Wraps a ``RobertaForMaskedLM`` so the vocabulary projection runs only on the masked
+    positions (about 15% of tokens): on CPU the full projection costs more than the encoder.
+    Returns per-example mean losses over masked tokens."""
+
+    def __init__(self, mlm: PreTrainedModel) -> None:
+        super().__init__()
+        self.mlm = mlm
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
+        encoder = getattr(self.mlm, self.mlm.base_model_prefix)
+        hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        chosen = targets != -100
+        logits = self.mlm.lm_head(hidden[chosen])
+        losses = F.cross_entropy(logits.float(), targets[chosen], reduction="none")
+        rows = chosen.nonzero()[:, 0]
+        total = torch.zeros(len(targets), device=losses.device).index_add(0, rows, losses)
+        count = chosen.sum(1).clamp(min=1).float()
+        return total / count
+
+
 class MaskedLMTask:
-    """RoBERTa's masked-language-model objective: 15% of tokens, 80/10/10 mask/random/keep."""
+    """RoBERTa's masked-language-model objective: 15% of tokens, 80/10/10 mask/random/keep.
+    The model is a :class:`MaskedLMObjective`."""
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, probability: float = 0.15) -> None:
         self.mask_id = tokenizer.mask_token_id
@@ -91,26 +115,23 @@ class MaskedLMTask:
         chosen = torch.bernoulli(probs, generator=generator).bool()
         targets = ids.masked_fill(~chosen, -100)
         inputs = ids.clone()
-        replace = torch.bernoulli(
-            torch.full(ids.shape, 0.8, device=ids.device), generator=generator
-        )
-        replace = replace.bool() & chosen
+
+        def coin(p: float) -> torch.Tensor:
+            full = torch.full(ids.shape, p, device=ids.device)
+            return torch.bernoulli(full, generator=generator).bool()
+
+        replace = coin(0.8) & chosen
         inputs[replace] = self.mask_id
-        randomise = torch.bernoulli(
-            torch.full(ids.shape, 0.5, device=ids.device), generator=generator
-        )
-        randomise = randomise.bool() & chosen & ~replace
-        inputs[randomise] = torch.randint(
-            self.vocab_size, ids.shape, device=ids.device, generator=generator
-        )[randomise]
+        randomise = coin(0.5) & chosen & ~replace
+        noise = torch.randint(self.vocab_size, ids.shape, device=ids.device, generator=generator)
+        inputs[randomise] = noise[randomise]
         return inputs, targets
 
-    def _per_example(self, model, batch: Batch, generator: torch.Generator | None) -> torch.Tensor:
+    def _per_example(
+        self, model: torch.nn.Module, batch: Batch, generator: torch.Generator | None
+    ) -> torch.Tensor:
         inputs, targets = self._mask(batch["input_ids"], generator)
-        logits = model(input_ids=inputs, attention_mask=batch["attention_mask"]).logits.float()
-        tokens = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
-        counted = (targets != -100).float()
-        return (tokens * counted).sum(1) / counted.sum(1).clamp(min=1.0)
+        return model(inputs, batch["attention_mask"], targets)
 
     def loss(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
         return self._per_example(model, batch, None)

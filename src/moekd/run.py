@@ -1,0 +1,109 @@
+"""A run directory bound to one config: where every stage reads and writes its artifacts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+from accelerate import PartialState
+
+from moekd.config import ExperimentConfig
+from moekd.data.prepare import Splits, prepare_splits
+from moekd.errors import UserError
+from moekd.io import atomic_dir, atomic_write_text
+from moekd.models.presets import ArchSpec, teacher_preset
+
+
+class Run:
+    """A run directory bound to one config; the stages read and write through it."""
+
+    def __init__(self, cfg: ExperimentConfig, root: Path) -> None:
+        self.cfg = cfg
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def save_config(self) -> None:
+        atomic_write_text(self.root / "config.yaml", self.cfg.dump())
+
+    def section_hash(self, sections: tuple[str, ...]) -> str:
+        """sha256 of the named config entries (``teacher``, or dotted: ``router.fraction``)."""
+        dumped = self.cfg.model_dump(mode="json")
+        picked = {}
+        for name in sections:
+            value = dumped
+            for key in name.split("."):
+                value = value[key]
+            picked[name] = value
+        text = json.dumps(picked, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def path(self, *parts: str) -> Path:
+        return self.root.joinpath(*parts)
+
+    @cached_property
+    def splits(self) -> Splits:
+        splits = prepare_splits(self.cfg.data)
+        recorded = self.path("data_splits.json")
+        if recorded.exists():
+            before = json.loads(recorded.read_text())["splits"]
+            now = splits.summary()["splits"]
+            changed = [k for k in now if before.get(k, {}).get("sha256") != now[k]["sha256"]]
+            if changed:
+                raise UserError(
+                    f"{recorded}: the data changed since this run started (splits: "
+                    f"{', '.join(changed)}); use a new --out folder"
+                )
+        return splits
+
+    # ---- teacher description -----------------------------------------------------------
+    @property
+    def teacher_arch(self) -> ArchSpec | None:
+        preset = teacher_preset(self.cfg.teacher.preset)
+        if self.cfg.teacher.model is not None or preset.arch is None:
+            return None
+        arch = preset.arch.with_(**self.cfg.teacher.arch)
+        if self.cfg.teacher.vocab_size:
+            arch = arch.with_(vocab_size=self.cfg.teacher.vocab_size)
+        if self.cfg.teacher.max_length:
+            arch = arch.with_(max_length=self.cfg.teacher.max_length)
+        return arch
+
+    @property
+    def teacher_max_length(self) -> int:
+        if self.cfg.teacher.max_length:
+            return self.cfg.teacher.max_length
+        arch = self.teacher_arch
+        return arch.max_length if arch else teacher_preset(self.cfg.teacher.preset).max_length
+
+    @property
+    def teacher_source(self) -> str:
+        """The hub id or folder of a pre-trained teacher."""
+        preset = teacher_preset(self.cfg.teacher.preset)
+        source = self.cfg.teacher.model or preset.hub_id
+        assert source is not None
+        return source
+
+
+def publish(folder: Path, fill: Callable[[Path], None]) -> None:
+    """Write a stage's artifact folder on the main process only, atomically."""
+    state = PartialState()
+    if state.is_main_process:
+        with atomic_dir(folder) as tmp:
+            fill(tmp)
+    state.wait_for_everyone()
+
+
+def cached_array(path: Path, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """Load ``path`` (.npy) or compute, save atomically and return it."""
+    if path.exists():
+        return np.load(path, allow_pickle=False)
+    array = np.asarray(compute())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.npy")
+    np.save(tmp, array, allow_pickle=False)
+    tmp.replace(path)
+    return array

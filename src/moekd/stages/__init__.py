@@ -1,0 +1,1 @@
+"""The pipeline\x27s stages, grouped by what they produce."""
