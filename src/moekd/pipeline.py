@@ -21,7 +21,10 @@ from rich.console import Console
 from moekd.config import ExperimentConfig
 from moekd.errors import UserError
 from moekd.io import atomic_write_json
+from moekd.methods.distill import stage_students
+from moekd.methods.knowledge import stage_knowledge
 from moekd.run import Run
+from moekd.stages.mixture import stage_experts, stage_partition, stage_router
 from moekd.stages.results import stage_results
 from moekd.stages.teacher import stage_data, stage_pretrain, stage_teacher
 
@@ -35,8 +38,8 @@ class Stage:
 
     name: str
     run: Callable[[Run], None]
-    artifact: str
-    depends: tuple[str, ...]
+    artifact: str | None  # None: always runs; its units skip what they finished themselves
+    depends: tuple[str, ...] = ()
     collective: bool = False
 
     def marker(self, run: Run) -> Path:
@@ -44,7 +47,7 @@ class Stage:
 
     def done(self, run: Run) -> bool:
         """Finished with the same settings; finished with other settings is an error."""
-        if not run.path(self.artifact).exists():
+        if self.artifact is None or not run.path(self.artifact).exists():
             return False
         marker = self.marker(run)
         if marker.exists():
@@ -63,11 +66,27 @@ class Stage:
 
 DATA = ("data",)
 TEACHER = ("seed", "data", "teacher")
+PARTITION = (
+    *TEACHER,
+    "experts.k",
+    "experts.partition",
+    "experts.embed_with",
+    "experts.min_size",
+    "router.fraction",
+)
+EXPERTS = (*TEACHER, "experts", "router.fraction")
+ROUTER = (*TEACHER, "experts", "router")
+KNOWLEDGE = (*ROUTER, "methods")
 STAGES: list[Stage] = [
     Stage("data", stage_data, "data_splits.json", DATA),
     Stage("pretrain", stage_pretrain, "pretrain", TEACHER, collective=True),
     Stage("teacher", stage_teacher, "teacher", TEACHER, collective=True),
-    Stage("results", stage_results, "results.json", ()),
+    Stage("partition", stage_partition, "partition", PARTITION),
+    Stage("experts", stage_experts, "experts/summary.json", EXPERTS, collective=True),
+    Stage("router", stage_router, "router", ROUTER, collective=True),
+    Stage("knowledge", stage_knowledge, "knowledge", KNOWLEDGE),
+    Stage("students", stage_students, None, collective=True),
+    Stage("results", stage_results, None),
 ]
 STAGE_NAMES = [s.name for s in STAGES]
 
@@ -81,7 +100,7 @@ def run_pipeline(cfg: ExperimentConfig, out: Path, until: str | None = None) -> 
     if state.is_main_process:
         run.save_config()
     for stage in STAGES:
-        if stage.done(run) and stage.name != "results":
+        if stage.done(run):
             if state.is_main_process:
                 console.print(f"[dim]stage {stage.name}: done, skipped[/dim]")
         elif stage.collective or state.is_main_process:
@@ -89,7 +108,7 @@ def run_pipeline(cfg: ExperimentConfig, out: Path, until: str | None = None) -> 
                 console.print(f"[bold]stage {stage.name}[/bold]")
             started = time.perf_counter()
             stage.run(run)
-            if stage.name != "results" and state.is_main_process:
+            if stage.artifact is not None and state.is_main_process:
                 stage.mark_done(run, time.perf_counter() - started)
         state.wait_for_everyone()
         if stage.name == until:

@@ -98,12 +98,14 @@ def publish(folder: Path, fill: Callable[[Path], None]) -> None:
 
 
 def cached_array(path: Path, compute: Callable[[], np.ndarray]) -> np.ndarray:
-    """Load ``path`` (.npy) or compute, save atomically and return it."""
-    if path.exists():
-        return np.load(path, allow_pickle=False)
-    array = np.asarray(compute())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.npy")
-    np.save(tmp, array, allow_pickle=False)
-    tmp.replace(path)
-    return array
+    """Load ``path`` (.npy), or compute it on the main process, save it atomically, and let
+    the other processes load it."""
+    with PartialState().main_process_first():
+        if not path.exists():
+            array = np.asarray(compute())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp.npy")
+            np.save(tmp, array, allow_pickle=False)
+            tmp.replace(path)
+            return array
+    return np.load(path, allow_pickle=False)

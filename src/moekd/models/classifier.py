@@ -32,6 +32,38 @@ def length_buckets(codes: Sequence[str], batch_size: int) -> list[list[int]]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def tokenize(
+    tokenizer: PreTrainedTokenizerBase,
+    codes: Sequence[str],
+    max_length: int,
+    return_tensors: str = "pt",
+) -> dict:
+    """The one tokenizer call of every backend (torch, ONNX), so they see identical inputs:
+    truncated to ``max_length``, padded to the longest in the batch, no token_type_ids."""
+    batch = tokenizer(
+        list(codes),
+        truncation=True,
+        max_length=max_length,
+        padding=True,
+        return_tensors=return_tensors,
+    )
+    return {k: v for k, v in batch.items() if k != "token_type_ids"}
+
+
+def map_in_buckets(
+    codes: Sequence[str], batch_size: int, fn: Callable[[list[str]], np.ndarray]
+) -> np.ndarray:
+    """``fn`` over length-bucketed batches of ``codes``, rows put back in input order."""
+    if not codes:
+        return np.zeros((0, 0), dtype=np.float32)
+    rows: list[np.ndarray | None] = [None] * len(codes)
+    for batch_idx in length_buckets(codes, batch_size):
+        out = fn([codes[i] for i in batch_idx])
+        for j, i in enumerate(batch_idx):
+            rows[i] = out[j]
+    return np.stack(rows)  # type: ignore[arg-type]
+
+
 def resolve_device(device: str | None = None) -> torch.device:
     if device:
         return torch.device(device)
@@ -68,25 +100,14 @@ class HFClassifier:
         return cls(model, tokenizer, max_length, batch_size, device)
 
     def encode(self, codes: Sequence[str]) -> dict[str, torch.Tensor]:
-        batch = self.tokenizer(
-            list(codes),
-            truncation=True,
-            max_length=self.max_length,
-            padding=True,
-            return_tensors="pt",
-        )
-        return {k: v.to(self.device) for k, v in batch.items() if k != "token_type_ids"}
+        batch = tokenize(self.tokenizer, codes, self.max_length)
+        return {k: v.to(self.device) for k, v in batch.items()}
 
     @torch.no_grad()
     def _map(self, codes: Sequence[str], fn: Callable[[dict[str, torch.Tensor]], torch.Tensor]):
-        if not codes:
-            return np.zeros((0, 0), dtype=np.float32)
-        rows: list[np.ndarray | None] = [None] * len(codes)
-        for batch_idx in length_buckets(codes, self.batch_size):
-            out = fn(self.encode([codes[i] for i in batch_idx])).float().cpu().numpy()
-            for j, i in enumerate(batch_idx):
-                rows[i] = out[j]
-        return np.stack(rows)  # type: ignore[arg-type]
+        return map_in_buckets(
+            codes, self.batch_size, lambda batch: fn(self.encode(batch)).float().cpu().numpy()
+        )
 
     def logits(self, codes: Sequence[str]) -> np.ndarray:
         return self._map(codes, lambda b: self.model(**b).logits)

@@ -1,0 +1,51 @@
+"""Configs validate, name the problem, and resolve data paths predictably."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+from moekd.config import load_config, parse_config
+from moekd.errors import ConfigError
+
+
+@pytest.mark.parametrize("name", ["demo", "devign-cpu", "devign-codebert", "devign-graphcodebert"])
+def test_shipped_configs_validate(name: str) -> None:
+    cfg = load_config(name)
+    assert cfg.name == name
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("teacher: {preset: x, typo: 1}", "teacher.typo: Extra inputs are not permitted"),
+        ("teacher: {train: {epochs: 0}}", "teacher.train.epochs"),
+        ("data: {source: files}", "data.train is needed"),
+        ("[1, 2", "not valid YAML"),
+        ("- a list", "must be a YAML mapping"),
+    ],
+)
+def test_bad_configs_say_where(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text, "cfg.yaml")
+
+
+def test_relative_paths_beside_the_config_then_cwd(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "train.jsonl").write_text("")
+    (tmp_path / "valid.jsonl").write_text("")
+    config = tmp_path / "cfg" / "x.yaml"
+    config.write_text("data: {source: files, train: train.jsonl, valid: valid.jsonl}\n")
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(config)
+    assert cfg.data.train == str(tmp_path / "cfg" / "train.jsonl")
+    assert cfg.data.valid == str(tmp_path / "valid.jsonl")
+
+
+def test_cli_unknown_config_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("run", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "run"))
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: ")
+    assert "no such config file" in result.stderr and "Traceback" not in result.stderr

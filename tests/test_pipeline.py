@@ -1,0 +1,113 @@
+"""The whole pipeline on a toy task: every stage, results.json, resumability, portable students."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import toy_samples, write_jsonl
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    RobertaForSequenceClassification,
+)
+
+from moekd.config import parse_config
+from moekd.errors import UserError
+from moekd.models.classifier import HFClassifier
+from moekd.models.presets import STUDENTS
+from moekd.pipeline import run_pipeline
+
+TINY_RUN = """
+name: tiny-pipeline
+seed: 3
+data: {{source: files, train: {data}, seed: 1}}
+teacher:
+  preset: scratch-tiny
+  vocab_size: 300
+  pretrain: {{enabled: true, train: {{epochs: 1, batch_size: 16, lr: 0.001}}}}
+  train: {{epochs: 2, batch_size: 16, lr: 0.002}}
+experts:
+  k: 2
+  min_size: 10
+  train: {{epochs: 2, batch_size: 16, lr: 0.002}}
+router:
+  fraction: 0.2
+  train: {{epochs: 3, batch_size: 16, lr: 0.001, select_metric: loss}}
+  init_train: {{epochs: 1, batch_size: 16, lr: 0.001}}
+students:
+  presets: [half-1.5mb]
+  max_length: 64
+  train: {{epochs: 1, batch_size: 16, lr: 0.001}}
+methods: [vanilla_kd, moekd]
+"""
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("pipeline")
+    data = write_jsonl(toy_samples(200), root / "toy.jsonl")
+    text = TINY_RUN.format(data=data)
+    run_pipeline(parse_config(text), root / "run")
+    return root / "run", text
+
+
+def test_results_json_has_every_part(finished_run: tuple[Path, str]) -> None:
+    run, _ = finished_run
+    results = json.loads((run / "results.json").read_text())
+    assert {"dataset", "teacher", "experts", "moe", "methods"} <= results.keys()
+    assert len(results["experts"]) == results["partition"]["k"] == 2
+    assert set(results["methods"]) == {"vanilla_kd-half-1.5mb", "moekd-half-1.5mb"}
+    for metrics in [results["teacher"], results["moe"], *results["methods"].values()]:
+        for key in ("accuracy", "precision", "recall", "f1", "params", "latency_ms"):
+            assert isinstance(metrics[key], int | float), key
+    student = results["methods"]["moekd-half-1.5mb"]
+    assert 0 < student["size_mb"] < 1.7 and student["gflops"] > 0
+    routing = results["moe"]["routing"]
+    assert len(routing) == 2 and abs(sum(routing) - 1) < 1e-5
+    knowledge = np.load(run / "knowledge" / "moe.npy")
+    assert knowledge.shape == (len(json.loads((run / "knowledge" / "ids.json").read_text())), 2)
+    np.testing.assert_allclose(np.exp(knowledge).sum(1), 1.0, atol=1e-5)
+    assert "| moekd-half-1.5mb |" in (run / "report.md").read_text()
+
+
+def test_rerun_skips_finished_stages_and_refuses_changed_settings(
+    finished_run: tuple[Path, str],
+) -> None:
+    run, text = finished_run
+    before = (run / "results.json").stat().st_mtime_ns
+    marker = (run / "stages" / "teacher.json").read_text()
+    run_pipeline(parse_config(text), run)
+    assert (run / "stages" / "teacher.json").read_text() == marker
+    assert (run / "results.json").stat().st_mtime_ns >= before
+    changed = text.replace("vocab_size: 300", "vocab_size: 301")
+    assert changed != text
+    with pytest.raises(UserError, match="stage 'pretrain' finished with other settings"):
+        run_pipeline(parse_config(changed), run)
+
+
+def test_student_loads_with_plain_transformers(finished_run: tuple[Path, str]) -> None:
+    run, _ = finished_run
+    folder = run / "students" / "moekd-half-1.5mb"
+    codes = [s.code for s in toy_samples(9, seed=5)]
+    ours = HFClassifier.load(folder).predict_proba(codes)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    with torch.no_grad():
+        plain = [
+            model(**tokenizer(c, truncation=True, max_length=64, return_tensors="pt"))
+            .logits.softmax(-1)[0]
+            .numpy()
+            for c in codes
+        ]
+    np.testing.assert_allclose(ours, np.stack(plain), atol=1e-5)
+
+
+@pytest.mark.parametrize(("preset", "limit_mb"), [("compressor-3mb", 3.2), ("half-1.5mb", 1.7)])
+def test_student_size_on_disk(tmp_path: Path, preset: str, limit_mb: float) -> None:
+    RobertaForSequenceClassification(STUDENTS[preset].roberta_config()).save_pretrained(tmp_path)
+    size = (tmp_path / "model.safetensors").stat().st_size / 1e6
+    assert size <= limit_mb
