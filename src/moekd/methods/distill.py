@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from accelerate import PartialState
 from accelerate.utils import set_seed
-from transformers import AutoTokenizer, PreTrainedTokenizerBase, RobertaForSequenceClassification
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from moekd.data.samples import CodeSample
 from moekd.data.tokenizer import train_bpe_tokenizer
@@ -21,11 +21,10 @@ from moekd.io import atomic_dir, atomic_write_json
 from moekd.methods import METHODS
 from moekd.models.presets import ArchSpec, student_preset
 from moekd.run import Run, publish
-from moekd.training.finetune import hf_saver
+from moekd.training.finetune import fit_classifier, scratch_classifier
 from moekd.training.kd import DistillationTask
-from moekd.training.loop import Trainer, TrainResult
+from moekd.training.loop import TrainResult
 from moekd.training.settings import TrainSettings
-from moekd.training.tasks import encode_samples, make_collate
 
 
 def student_tokenizer(run: Run, arch: ArchSpec) -> PreTrainedTokenizerBase:
@@ -55,24 +54,20 @@ def distill(
 ) -> TrainResult:
     """KL(p_knowledge^T || p_student^T) * T^2 (+ alpha * CE where labels are given); the best
     student on ``valid`` ends in ``work_dir/best``. ``train`` labels are used only if alpha > 0."""
-    spec = arch.with_(vocab_size=len(tokenizer))
-    model = RobertaForSequenceClassification(
-        spec.roberta_config(pad_token_id=tokenizer.pad_token_id)
-    )
+    model = scratch_classifier(arch, tokenizer)
     if alpha == 0:
         train = [CodeSample(s.idx, s.code, None, s.project) for s in train]
-    trainer = Trainer(
+    return fit_classifier(
         model,
+        tokenizer,
         DistillationTask(temperature, alpha),
-        make_collate(tokenizer.pad_token_id),
+        train,
+        valid,
         settings,
         work_dir,
-        hf_saver(tokenizer),
-        description=description,
-    )
-    return trainer.fit(
-        encode_samples(tokenizer, train, spec.max_length, soft_labels=knowledge),
-        encode_samples(tokenizer, valid, spec.max_length),
+        arch.max_length,
+        description,
+        soft_labels=knowledge,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import (
     AutoModelForSequenceClassification,
@@ -16,7 +17,7 @@ from transformers import (
 
 from moekd.data.samples import CodeSample
 from moekd.models.presets import ArchSpec
-from moekd.training.loop import Trainer, TrainResult
+from moekd.training.loop import Task, Trainer, TrainResult
 from moekd.training.settings import TrainSettings
 from moekd.training.tasks import (
     ClassificationTask,
@@ -53,6 +54,35 @@ def classifier_from_encoder(folder: Path) -> PreTrainedModel:
     )
 
 
+def fit_classifier(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    task: Task,
+    train: Sequence[CodeSample],
+    valid: Sequence[CodeSample] | None,
+    settings: TrainSettings,
+    work_dir: Path,
+    max_length: int,
+    description: str,
+    soft_labels: np.ndarray | None = None,
+) -> TrainResult:
+    """Train a Hugging Face classifier on samples with ``task``; the selected model and its
+    tokenizer end in ``work_dir/best``."""
+    trainer = Trainer(
+        model,
+        task,
+        make_collate(tokenizer.pad_token_id),
+        settings,
+        work_dir,
+        hf_saver(tokenizer),
+        description=description,
+    )
+    return trainer.fit(
+        encode_samples(tokenizer, train, max_length, soft_labels),
+        encode_samples(tokenizer, valid, max_length) if valid else None,
+    )
+
+
 def finetune_classifier(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -63,19 +93,17 @@ def finetune_classifier(
     max_length: int,
     description: str = "fine-tune",
 ) -> TrainResult:
-    """Cross-entropy fine-tuning; the selected model ends in ``work_dir/best``."""
-    trainer = Trainer(
+    """Cross-entropy fine-tuning on hard labels."""
+    return fit_classifier(
         model,
+        tokenizer,
         ClassificationTask(),
-        make_collate(tokenizer.pad_token_id),
+        train,
+        valid,
         settings,
         work_dir,
-        hf_saver(tokenizer),
-        description=description,
-    )
-    return trainer.fit(
-        encode_samples(tokenizer, train, max_length),
-        encode_samples(tokenizer, valid, max_length) if valid else None,
+        max_length,
+        description,
     )
 
 
