@@ -101,7 +101,7 @@ def evaluate(
 # ---- commands defined beside the code they drive -----------------------------------------
 # (one registration line each; keep the two blocks apart so parallel edits don't collide)
 # attack commands:
-from moekd.attacks.commands import attack as _attack  # noqa: E402
+from moekd.attacks.commands import attack as _attack  # noqa: E402, I001
 app.command("attack")(_attack)
 # deploy commands:
 from moekd.deploy.commands import export as _export, scan as _scan  # noqa: E402, I001

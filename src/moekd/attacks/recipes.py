@@ -1,0 +1,105 @@
+"""Attacks as recipes: transformation x search x goal x budget.
+
+A new attack is a new combination, not new code: ALERT is identifier renaming with masked-LM
+substitutes, searched greedily by importance and then by the GA; MHM is renaming with random
+vocabulary names searched by Metropolis-Hastings; WIR-Random is renaming with random vocabulary
+names searched greedily by importance. All three aim at a label flip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from moekd.attacks.candidates import RandomVocabulary, Substitutes, SubstituteSource
+from moekd.attacks.goals import Goal, LabelFlip
+from moekd.attacks.search import Genetic, Greedy, ImportanceOrder, MetropolisHastings, Search, Then
+from moekd.attacks.transform import Target
+from moekd.errors import UserError
+
+
+@dataclass(frozen=True)
+class RenameIdentifiers:
+    """The transformation: rename parameters and locals to names from ``source``."""
+
+    source: SubstituteSource
+
+    def target(self, idx: str, code: str, label: int) -> Target:
+        return Target.of(idx, code, label)
+
+    def substitutes(self, target: Target) -> Substitutes:
+        return self.source.for_target(target)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    transformation: RenameIdentifiers
+    search: Search
+    goal: Goal = field(default_factory=LabelFlip)
+    budget: int | None = None  # model queries per example, the original's prediction included
+
+    def with_budget(self, budget: int | None) -> Recipe:
+        return replace(self, budget=budget)
+
+
+def alert(substitutes: SubstituteSource, budget: int | None = None) -> Recipe:
+    """ALERT (Yang et al., ICSE 2022): natural substitutes, greedy by importance, then the GA."""
+    search = Then(Greedy(ImportanceOrder()), Genetic())
+    return Recipe("alert", RenameIdentifiers(substitutes), search, budget=budget)
+
+
+def mhm(
+    vocabulary: Sequence[str],
+    budget: int | None = None,
+    candidates: int = 30,
+    iterations: int = 100,
+) -> Recipe:
+    """MHM (Zhang et al., AAAI 2020): random vocabulary names, Metropolis-Hastings sampling."""
+    source = RandomVocabulary(tuple(vocabulary))
+    search = MetropolisHastings(candidates, iterations)
+    return Recipe("mhm", RenameIdentifiers(source), search, budget=budget)
+
+
+def wir_random(
+    vocabulary: Sequence[str], budget: int | None = None, candidates: int = 30
+) -> Recipe:
+    """WIR-Random: names by <unk>-importance, each tried with ``candidates`` random vocabulary
+    names (as many as MHM draws per step), keeping the best drop."""
+    search = Greedy(ImportanceOrder(), candidates)
+    return Recipe(
+        "wir-random", RenameIdentifiers(RandomVocabulary(tuple(vocabulary))), search, budget=budget
+    )
+
+
+# name -> (what the recipe needs: "mlm" or "vocabulary", builder)
+RECIPES: dict[str, tuple[str, Callable[..., Recipe]]] = {
+    "alert": ("mlm", alert),
+    "mhm": ("vocabulary", mhm),
+    "wir-random": ("vocabulary", wir_random),
+}
+
+
+def build_recipe(
+    name: str,
+    *,
+    substitutes: SubstituteSource | None = None,
+    vocabulary: Sequence[str] | None = None,
+    budget: int | None = None,
+) -> Recipe:
+    """The named recipe; ALERT needs masked-LM ``substitutes``, MHM and WIR-Random a
+    ``vocabulary`` of identifier names (say, `identifier_vocabulary` of the training data)."""
+    if name not in RECIPES:
+        raise UserError(f"unknown attack {name!r}; choose one of {', '.join(RECIPES)}")
+    needs, builder = RECIPES[name]
+    resource = substitutes if needs == "mlm" else vocabulary
+    if resource is None:
+        raise UserError(f"attack {name!r} needs {'a masked LM' if needs == 'mlm' else needs}")
+    return builder(resource, budget=budget)
+
+
+def needs_of(name: str) -> str:
+    """What the named recipe needs ("mlm" or "vocabulary")."""
+    if name not in RECIPES:
+        raise UserError(f"unknown attack {name!r}; choose one of {', '.join(RECIPES)}")
+    return RECIPES[name][0]

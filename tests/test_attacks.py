@@ -1,0 +1,405 @@
+"""Identifier-renaming attacks: query engine, searches, recipes, runner, CLI.
+
+Most tests use deterministic fake classifiers whose p(vulnerable) is a function of the words in
+the code, so each search decision can be predicted; a tiny scratch RoBERTa classifier and masked
+LM (random weights, trained tokenizer) cover the Hugging Face paths.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import subprocess
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import run_cli
+from transformers import RobertaForMaskedLM, RobertaForSequenceClassification
+
+from moekd.attacks import (
+    FixedNames,
+    LabelFlip,
+    MaskedLMSubstitutes,
+    QueryEngine,
+    Recipe,
+    alert,
+    attack_samples,
+    identifier_vocabulary,
+    mhm,
+    wir_random,
+)
+from moekd.attacks.candidates import _char_index
+from moekd.attacks.context import AttackContext
+from moekd.attacks.recipes import RenameIdentifiers, build_recipe
+from moekd.attacks.runner import (
+    AttackRecord,
+    attack_one,
+    merge_shards,
+    read_records,
+    run_shard,
+    shard_path,
+)
+from moekd.attacks.search import (
+    Genetic,
+    Greedy,
+    ImportanceOrder,
+    MetropolisHastings,
+    mh_accept,
+    random_order,
+)
+from moekd.attacks.transform import Target
+from moekd.cparse import check_preserved, name_problem
+from moekd.data.loaders import load_samples
+from moekd.data.samples import CodeSample
+from moekd.data.synthetic import C_PRELUDE, generate_corpus
+from moekd.data.tokenizer import train_bpe_tokenizer
+from moekd.errors import UserError
+from moekd.models.presets import ArchSpec
+
+WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+class WordModel:
+    """p(vulnerable) = fn(set of words in the code); records every string it is asked about."""
+
+    def __init__(self, fn: Callable[[set[str]], float]) -> None:
+        self.fn = fn
+        self.calls: list[list[str]] = []
+
+    @property
+    def sent(self) -> list[str]:
+        return [c for call in self.calls for c in call]
+
+    def predict_proba(self, codes):
+        self.calls.append(list(codes))
+        p = np.array([self.fn(set(WORD.findall(c))) for c in codes], dtype=float)
+        return np.stack([1 - p, p], axis=1)
+
+
+class Oracle(WordModel):
+    """A pseudo-random but deterministic p(vulnerable) per distinct string: every renaming has
+    about even odds of flipping, which exercises all searches quickly."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda words: 0.5)
+
+    def predict_proba(self, codes):
+        self.calls.append(list(codes))
+        p = np.array([zlib.crc32(c.encode()) / 2**32 for c in codes])
+        return np.stack([1 - p, p], axis=1)
+
+
+SECRET = """int handle(char *src, int len) {
+    char secret[16];
+    int count = 0;
+    memcpy(secret, src, len);
+    count = len + 1;
+    return count;
+}
+"""
+PAIR = """int mix(int a, int b) {
+    int c = a + b;
+    return c * a - b;
+}
+"""
+
+
+def secret_model() -> WordModel:
+    return WordModel(lambda words: 0.9 if "secret" in words else 0.2)
+
+
+def context(code: str, label: int, model, names: dict, budget=None, seed: int = 0):
+    target = Target.of("t", code, label)
+    engine = QueryEngine(model, budget)
+    subs = FixedNames(names).for_target(target)
+    return AttackContext(target, engine, LabelFlip(), subs, random.Random(seed))
+
+
+def recipe_with(search, names: dict, budget=None) -> Recipe:
+    return Recipe("test", RenameIdentifiers(FixedNames(names)), search, budget=budget)
+
+
+# ---- query engine ---------------------------------------------------------------------------
+
+
+def test_engine_caches_identical_strings_and_counts_exactly() -> None:
+    model = WordModel(lambda words: 0.7)
+    engine = QueryEngine(model)
+    rows = engine.query(["a", "b", "a"])
+    assert rows.shape == (3, 2) and model.calls == [["a", "b"]]
+    assert (engine.queries, engine.cache_hits, engine.model_calls) == (2, 1, 1)
+    engine.query(["b", "c"])
+    assert model.calls[-1] == ["c"]
+    assert (engine.queries, engine.cache_hits, engine.model_calls) == (3, 2, 2)
+
+
+def test_engine_budget_cuts_the_batch_and_unbatched_sends_one_at_a_time() -> None:
+    model = WordModel(lambda words: 0.7)
+    engine = QueryEngine(model, budget=3, batched=False)
+    engine.query(["a", "b"])
+    rows = engine.query(["b", "c", "d", "a"])  # b cached, c fits, d does not
+    assert len(rows) == 2 and engine.exhausted and engine.queries == 3
+    assert model.calls == [["a"], ["b"], ["c"]]
+    assert len(engine.query(["a", "b"])) == 2  # cached answers are free
+    assert len(engine.query(["e"])) == 0 and engine.queries == 3
+
+
+# ---- searches -------------------------------------------------------------------------------
+
+
+def test_greedy_finds_a_single_rename_flip_and_the_ga_never_runs() -> None:
+    model = secret_model()
+    names = {"secret": ["alpha", "beta"], "count": ["total"]}
+    ctx = context(SECRET, 1, model, names)
+    alert(FixedNames(names)).search.run(ctx, {})
+    assert ctx.found is not None and ctx.found.renaming == {"secret": "alpha"}
+    assert "char alpha[16];" in ctx.found.code and check_preserved(SECRET, ctx.found.code)
+    stages = [stage for stage, _ in ctx.trace]
+    assert "greedy" in stages and not any(s.startswith("ga") for s in stages)
+    assert ctx.engine.queries == len(model.sent) == len(set(model.sent))
+    shuffled = context(SECRET, 1, secret_model(), names)
+    assert Greedy(random_order).run(shuffled, {}) == {"secret": "alpha"}
+    assert "importance" not in [stage for stage, _ in shuffled.trace]
+
+
+def pair_model() -> WordModel:
+    """Greedy's best first step (a -> x2) is a dead end; only a -> x1 with b -> y1 flips."""
+    table = {("x1", "y1"): 0.3, ("x2", "b"): 0.6, ("a", "y1"): 0.55, ("x2", "y1"): 0.7}
+    table[("x2", "y2")] = 0.7  # after a -> x2, no rename of b helps: greedy is stuck
+
+    def p(words: set[str]) -> float:
+        a = next((w for w in ("x1", "x2") if w in words), "a")
+        b = next((w for w in ("y1", "y2") if w in words), "b")
+        return table.get((a, b), 0.9 if a == "a" else 0.8)
+
+    return WordModel(p)
+
+
+def test_ga_runs_after_a_failed_greedy_and_finds_the_pair() -> None:
+    names = {"a": ["x1", "x2"], "b": ["y1", "y2"]}
+    ctx = context(PAIR, 1, pair_model(), names, seed=3)
+    alert(FixedNames(names)).search.run(ctx, {})
+    stages = [stage for stage, _ in ctx.trace]
+    first_ga = stages.index("ga")
+    assert "greedy" in stages[:first_ga] and "greedy" not in stages[first_ga:]
+    assert ctx.found is not None and ctx.found.renaming == {"a": "x1", "b": "y1"}
+
+
+def test_ga_generations_and_children_follow_the_settings() -> None:
+    never = WordModel(lambda words: 0.9)  # never flips: the GA runs to the end
+    names = {"a": ["x1", "x2"], "b": ["y1", "y2"]}  # 2 genes -> population 3
+    ctx = context(PAIR, 1, never, names)
+    Genetic(children=8).run(ctx, {"a": "x2"})
+    batches = [n for stage, n in ctx.trace if stage == "ga"]
+    assert len(batches) == max(5 * 3, 10) and set(batches) == {8}
+    many = [f"n{i}" for i in range(6)]
+    names = {"a": many, "b": [f"m{i}" for i in range(6)], "c": ["k1"]}  # population 4
+    ctx = context(PAIR, 1, never, names)
+    Genetic(children=5, generations_factor=1, min_generations=3).run(ctx, {})
+    assert [n for stage, n in ctx.trace if stage == "ga"] == [5, 5, 5, 5]
+
+
+def test_mh_acceptance_rule() -> None:
+    assert mh_accept(0.8, 0.9, u=0.4)  # alpha = 0.1 / 0.2 = 0.5
+    assert not mh_accept(0.8, 0.9, u=0.6)
+    assert mh_accept(0.8, 0.7, u=0.999)  # a drop of p_y is always accepted
+    assert mh_accept(1.0, 0.95, u=0.999)  # no division by zero
+
+
+class FixedDraw(random.Random):
+    def __init__(self, u: float) -> None:
+        super().__init__(0)
+        self.u = u
+
+    def random(self) -> float:
+        return self.u
+
+
+def test_mh_accepts_worse_proposals_with_probability_alpha() -> None:
+    worse = WordModel(lambda words: 0.8 if {"a", "b", "c"} <= words else 0.9)
+    names = {n: [f"{n}{i}" for i in range(40)] for n in "abc"}
+    runs = {}
+    for u in (0.4, 0.6):  # alpha = (1 - 0.9) / (1 - 0.8) = 0.5
+        ctx = context(PAIR, 1, worse, names)
+        ctx.rng = FixedDraw(u)
+        runs[u] = (MetropolisHastings(candidates=30, iterations=7).run(ctx, {}), ctx)
+    assert runs[0.6][0] == {} and len(runs[0.4][0]) >= 1
+    batches = [n for stage, n in runs[0.6][1].trace if stage == "mh"]
+    assert len(batches) == 1 + 7 and max(batches) == 30  # the start's score, then 7 steps
+
+
+# ---- recipes and the runner -------------------------------------------------------------------
+
+
+def test_asr_counts_only_correct_examples_with_identifiers() -> None:
+    samples = [
+        CodeSample("win", SECRET, 1),  # attacked, flips
+        CodeSample("wrong", SECRET, 0),  # misclassified (secret -> p_vuln 0.9)
+        CodeSample("bare", "int g(void) { return h(); }\n", 0),  # no renamable identifier
+        CodeSample("hold", PAIR, 0),  # attacked, no substitutes for its names: fails
+    ]
+    model = secret_model()
+    recipe = recipe_with(Greedy(ImportanceOrder()), {"secret": ["alpha"]})
+    summary = attack_samples(model, samples, recipe)
+    assert (summary.examples, summary.attacked, summary.succeeded) == (4, 2, 1)
+    assert (summary.misclassified, summary.no_identifiers) == (1, 1)
+    assert summary.asr == 0.5 and summary.accuracy == 0.75 and summary.robust_accuracy == 0.5
+    assert summary.mean_changed_identifiers == 1 and summary.mean_changed_tokens == 2
+    # original + one <unk> probe per occurrence (+ the winning rename): 1 + 10 + 1 and 1 + 8
+    assert summary.mean_queries == (12 + 9) / 2
+
+
+@pytest.mark.parametrize("make", ["alert", "mhm", "wir-random"])
+def test_budget_is_never_exceeded_and_queries_are_exact(make: str) -> None:
+    samples = generate_corpus(10, seed=4)
+    vocabulary = identifier_vocabulary(s.code for s in samples + generate_corpus(12, seed=5))
+    model = WordModel(lambda words: 0.9 if len(words) % 2 else 0.1)  # a rename never flips
+    fixed = FixedNames({n: vocabulary for n in vocabulary})
+    recipe = build_recipe(make, substitutes=fixed, vocabulary=vocabulary, budget=40)
+    records = [attack_one(model, s, recipe, model.predict_proba([s.code])[0]) for s in samples]
+    assert all(r.queries <= 40 for r in records)
+    assert any(r.queries == 40 for r in records)
+    assert sum(r.queries for r in records) == len(model.sent) == len(set(model.sent))
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[CodeSample]:
+    return generate_corpus(16, seed=7)
+
+
+def test_records_jsonl_fields_adversarial_reload_and_shards(
+    corpus: list[CodeSample], tmp_path: Path
+) -> None:
+    recipe = wir_random(identifier_vocabulary(s.code for s in generate_corpus(12, seed=8)))
+    out, adv = tmp_path / "attacks" / "wir.jsonl", tmp_path / "attacks" / "wir.adv.jsonl"
+    summary = attack_samples(Oracle(), corpus, recipe, out, adversarial_jsonl=adv, seed=1)
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["idx"] for row in lines] == [s.idx for s in corpus]
+    assert set(lines[0]) == {
+        "idx", "label", "prediction", "p_true", "status", "success", "queries", "cache_hits",
+        "changed_identifiers", "n_changed_identifiers", "n_changed_tokens", "adversarial_code",
+        "adversarial_p_true", "seconds",
+    }  # fmt: skip
+    wins = [row for row in lines if row["success"]]
+    assert summary.succeeded == len(wins) > 0
+    reloaded = load_samples(adv)
+    assert [s.idx for s in reloaded] == [f"{row['idx']}-wir-random" for row in wins]
+    assert [s.code for s in reloaded] == [row["adversarial_code"] for row in wins]
+    by_idx = {s.idx: s for s in corpus}
+    assert all(s.label == by_idx[s.extra["orig_idx"]].label for s in reloaded)
+    assert not list(out.parent.glob(".*.part"))  # shards merged and removed
+
+    # two processes' shards merge into the same records; a rerun resumes without queries
+    model = Oracle()
+    shards = [shard_path(out, "k", rank, 2) for rank in range(2)]
+    for rank in range(2):
+        run_shard(model, corpus, recipe, rank, 2, shards[rank], seed=1)
+    asked = len(model.sent)
+    run_shard(model, corpus, recipe, 1, 2, shards[1], seed=1)
+    assert len(model.sent) == asked
+    merged = merge_shards(shards, corpus)
+
+    def strip(r: AttackRecord) -> dict:
+        return {k: v for k, v in r.to_dict().items() if k != "seconds"}
+
+    assert [strip(r) for r in merged] == [strip(r) for r in read_records(out)]
+
+
+# ---- the Hugging Face paths -----------------------------------------------------------------
+
+
+TINY = ArchSpec(300, 32, 2, 2, 64, 256)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A scratch classifier and masked LM (random weights) sharing a BPE tokenizer."""
+    torch.manual_seed(0)
+    root = tmp_path_factory.mktemp("tiny")
+    tok = train_bpe_tokenizer([s.code for s in generate_corpus(40, seed=11)], 300, 256)
+    cfg = TINY.with_(vocab_size=len(tok)).roberta_config(pad_token_id=tok.pad_token_id)
+    for name, cls in (("clf", RobertaForSequenceClassification), ("mlm", RobertaForMaskedLM)):
+        cls(cfg).save_pretrained(root / name)
+        tok.save_pretrained(root / name)
+    return root / "clf", root / "mlm"
+
+
+def test_masked_lm_substitutes_are_usable_and_ranked(tiny_models: tuple[Path, Path]) -> None:
+    source = MaskedLMSubstitutes.load(tiny_models[1], top_k=40, keep=5, max_occurrences=2)
+    code = "/* café */\n" + SECRET  # non-ASCII: byte and character offsets differ
+    assert _char_index(code) is not None and _char_index(SECRET) is None
+    target = Target.of("t", code, 1)
+    subs = source.for_target(target)
+    offered = {n: subs.names(n, None, random.Random(0)) for n in target.names}
+    assert any(offered.values())
+    windowed = MaskedLMSubstitutes.load(tiny_models[1], top_k=40, keep=5, window=8)
+    local = windowed.for_target(target)
+    offered |= {f"{n}@window": local.names(n, 3, random.Random(0)) for n in target.names}
+    for names in offered.values():
+        assert len(names) <= 5 and len(set(names)) == len(names)
+        assert all(name_problem(n) is None and n not in target.words for n in names)
+
+
+def test_adversarial_examples_compile_and_preserve_the_program(
+    corpus: list[CodeSample], tiny_models: tuple[Path, Path], tmp_path: Path
+) -> None:
+    vocabulary = identifier_vocabulary(s.code for s in generate_corpus(12, seed=9))
+    mlm = MaskedLMSubstitutes.load(tiny_models[1], top_k=30, keep=10, max_occurrences=1, window=24)
+    recipes = [alert(mlm, budget=60), mhm(vocabulary, budget=60), wir_random(vocabulary, budget=60)]
+    by_idx = {s.idx: s for s in corpus}
+    adversarial = []
+    for recipe in recipes:
+        out = tmp_path / f"{recipe.name}.jsonl"
+        attack_samples(Oracle(), corpus, recipe, out)
+        adversarial += [(r.idx, r.adversarial_code) for r in read_records(out) if r.success]
+    assert {idx for idx, _ in adversarial}
+    for idx, code in adversarial:
+        assert check_preserved(by_idx[idx].code, code)
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not installed: compiled only the cparse check")
+    files = []
+    for i, (_, code) in enumerate(adversarial):
+        files.append(tmp_path / f"adv{i}.c")
+        files[-1].write_text(C_PRELUDE + "\n" + code)
+    result = subprocess.run(
+        ["gcc", "-fsyntax-only", "-w", *map(str, files)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[:2000]
+
+
+def test_cli_attack_writes_outputs(
+    tiny_models: tuple[Path, Path], corpus: list[CodeSample], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from moekd.cli import app
+
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(s.to_record()) + "\n" for s in corpus))
+    out = tmp_path / "a" / "alert.jsonl"
+    args = ["attack", "--model", str(tiny_models[0]), "--data", str(data), "--attack", "alert"]
+    args += ["--mlm", str(tiny_models[1]), "--mlm-occurrences", "1", "--limit", "3"]
+    args += ["--budget", "30", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(out.with_suffix(".summary.json").read_text())
+    assert summary["examples"] == 3 and summary["attack"] == "alert"
+    assert len(out.read_text().splitlines()) == 3
+    assert out.with_suffix(".adversarial.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_cli_missing_model_exits_2_with_one_line(toy_jsonl: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no-model"
+    result = run_cli("attack", "--model", str(missing), "--data", str(toy_jsonl), timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no such model folder" in lines[0]
+    with pytest.raises(UserError, match="unknown attack"):
+        build_recipe("nope")
