@@ -43,6 +43,7 @@ students:
   max_length: 64
   train: {{epochs: 1, batch_size: 16, lr: 0.001}}
 methods: [vanilla_kd, moekd]
+attacks: {{names: [alert, mhm, wir-random], limit: 6, budget: 40}}
 """
 
 
@@ -71,7 +72,16 @@ def test_results_json_has_every_part(finished_run: tuple[Path, str]) -> None:
     knowledge = np.load(run / "knowledge" / "moe.npy")
     assert knowledge.shape == (len(json.loads((run / "knowledge" / "ids.json").read_text())), 2)
     np.testing.assert_allclose(np.exp(knowledge).sum(1), 1.0, atol=1e-5)
-    assert "| moekd-half-1.5mb |" in (run / "report.md").read_text()
+    report = (run / "report.md").read_text()
+    assert "| moekd-half-1.5mb |" in report and "ASR alert" in report
+    for name in ("teacher", "vanilla_kd-half-1.5mb", "moekd-half-1.5mb"):
+        attacks = (results["teacher"] if name == "teacher" else results["methods"][name])["attacks"]
+        assert set(attacks) == {"alert", "mhm", "wir-random"}
+        for summary in attacks.values():
+            assert summary["attacked"] <= 6 and summary["mean_queries"] <= 40
+            assert {"asr", "attacked", "succeeded", "mean_queries", "mean_changed_identifiers"} <= (
+                summary.keys()
+            )
 
 
 def test_rerun_skips_finished_stages_and_refuses_changed_settings(

@@ -105,6 +105,23 @@ class StudentsConfig(_Strict):
     train: TrainSettings = TrainSettings(epochs=10, batch_size=16, lr=5e-4)
 
 
+class AttacksConfig(_Strict):
+    """Identifier-renaming attacks on every student (and the teacher) over a stratified subset
+    of the test split. ALERT's substitutes come from ``mlm`` (default: the run's MLM-pretrained
+    scratch teacher, or ``microsoft/codebert-base-mlm`` for hub teachers)."""
+
+    names: list[Literal["alert", "mhm", "wir-random"]] = Field(
+        default_factory=lambda: ["alert", "mhm", "wir-random"]
+    )
+    limit: int | None = Field(100, ge=1, description="test functions attacked (None: all)")
+    budget: int | None = Field(1000, ge=1, description="model queries per function")
+    attack_teacher: bool = True
+    mlm: str | None = None
+    max_occurrences: int | None = Field(2, ge=1, description="ALERT: occurrences scored a name")
+    window: int | None = Field(64, ge=1, description="ALERT: sub-tokens encoded either side")
+    seed: int = 0
+
+
 class ExperimentConfig(_Strict):
     name: str = "experiment"
     seed: int = 42
@@ -116,6 +133,7 @@ class ExperimentConfig(_Strict):
     methods: list[Literal["vanilla_kd", "moekd"]] = Field(
         default_factory=lambda: ["vanilla_kd", "moekd"]
     )
+    attacks: AttacksConfig = AttacksConfig()
 
     def dump(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)

@@ -26,6 +26,7 @@ from moekd.methods.knowledge import stage_knowledge
 from moekd.run import Run
 from moekd.stages.mixture import stage_experts, stage_partition, stage_router
 from moekd.stages.results import stage_results
+from moekd.stages.robustness import stage_attacks
 from moekd.stages.teacher import stage_data, stage_pretrain, stage_teacher
 
 console = Console(stderr=True)
@@ -86,6 +87,7 @@ STAGES: list[Stage] = [
     Stage("router", stage_router, "router", ROUTER, collective=True),
     Stage("knowledge", stage_knowledge, "knowledge", KNOWLEDGE),
     Stage("students", stage_students, None, collective=True),
+    Stage("attacks", stage_attacks, None, collective=True),
     Stage("results", stage_results, None),
 ]
 STAGE_NAMES = [s.name for s in STAGES]

@@ -164,6 +164,9 @@ class MaskedLMSubstitutes:
         self.window = window
         self.batch_size = batch_size
         self.max_length = max_length or model_max_length(model)
+        # Substitutes depend on the function only, not on the model under attack: attacking
+        # several models on the same test set computes them once.
+        self._memo: dict[str, RankedSubstitutes] = {}
 
     @classmethod
     def load(cls, name_or_path: str | Path, **kwargs) -> MaskedLMSubstitutes:
@@ -181,8 +184,13 @@ class MaskedLMSubstitutes:
             raise UserError(f"{source}: cannot load a masked LM ({first})") from None
         return cls(model, tokenizer, **kwargs)
 
-    @torch.no_grad()
     def for_target(self, target: Target) -> RankedSubstitutes:
+        if target.code not in self._memo:
+            self._memo[target.code] = self._compute(target)
+        return self._memo[target.code]
+
+    @torch.no_grad()
+    def _compute(self, target: Target) -> RankedSubstitutes:
         enc = self.tokenizer(
             target.code,
             return_offsets_mapping=True,

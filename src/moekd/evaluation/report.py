@@ -34,6 +34,30 @@ def model_table(rows: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _attack_cell(summary: dict[str, Any] | None, key: str) -> str:
+    if summary is None or summary.get(key) is None:
+        return "–"
+    text = f"{summary[key]:.1%}"
+    return f"{text} ({summary['succeeded']}/{summary['attacked']})" if key == "asr" else text
+
+
+def robustness_table(rows: dict[str, dict[str, Any]]) -> str | None:
+    """ASR (lower is more robust) and robust accuracy per model and attack."""
+    attacks = sorted({a for m in rows.values() for a in m.get("attacks", {})})
+    if not attacks:
+        return None
+    header = "| Model | " + " | ".join(f"ASR {a}" for a in attacks)
+    header += " | " + " | ".join(f"Robust acc {a}" for a in attacks) + " |"
+    lines = [header, "|---" * (1 + 2 * len(attacks)) + "|"]
+    for name, metrics in rows.items():
+        found = metrics.get("attacks", {})
+        if found:
+            cells = [_attack_cell(found.get(a), "asr") for a in attacks]
+            cells += [_attack_cell(found.get(a), "robust_accuracy") for a in attacks]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def write_report(results: dict[str, Any], path: Path) -> None:
     dataset = results["dataset"]
     lines = [f"# moekd run: {results.get('name', '')}", "", f"Data: {dataset['source']}", ""]
@@ -48,6 +72,14 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         rows["mixture of experts"] = results["moe"]
     rows.update(results.get("methods", {}))
     lines += ["", "## Test set", "", model_table(rows), ""]
+    robustness = robustness_table(rows)
+    if robustness:
+        lines += ["## Robustness (identifier renaming)", "", robustness, ""]
+        lines += [
+            "ASR: share of attacked functions (classified correctly, with at least one renamable "
+            "identifier) whose label the attack flipped; lower is more robust.",
+            "",
+        ]
     timings = results.get("timings_s", {})
     if timings:
         lines += ["## Wall time per stage", "", "| Stage | Seconds |", "|---|---|"]

@@ -8,6 +8,7 @@ from typing import Any
 from moekd.evaluation.report import write_report
 from moekd.io import atomic_write_json
 from moekd.run import Run
+from moekd.stages.robustness import attack_results
 
 
 def _read(path) -> Any:
@@ -22,7 +23,11 @@ def collect_results(run: Run) -> dict[str, Any]:
     }
     teacher = _read(run.path("teacher", "metrics.json"))
     if teacher:
-        results["teacher"] = {"preset": run.cfg.teacher.preset, **teacher["test"]}
+        results["teacher"] = {
+            "preset": run.cfg.teacher.preset,
+            **teacher["test"],
+            "attacks": attack_results(run, "teacher"),
+        }
     partition = _read(run.path("partition", "partition.json"))
     if partition:
         results["partition"] = {k: v for k, v in partition.items() if k != "assignments"}
@@ -46,7 +51,8 @@ def collect_results(run: Run) -> dict[str, Any]:
     methods = {}
     for folder in sorted(run.path("students").glob("*/metrics.json")):
         record = json.loads(folder.read_text())
-        methods[folder.parent.name] = record["test"]
+        name = folder.parent.name
+        methods[name] = {**record["test"], "attacks": attack_results(run, name)}
     if methods:
         results["methods"] = methods
     results["timings_s"] = {
