@@ -66,6 +66,16 @@ class Stage:
 
 
 DATA = ("data",)
+PRETRAIN = (
+    "seed",
+    "data",
+    "teacher.preset",
+    "teacher.model",
+    "teacher.max_length",
+    "teacher.vocab_size",
+    "teacher.arch",
+    "teacher.pretrain",
+)
 TEACHER = ("seed", "data", "teacher")
 PARTITION = (
     *TEACHER,
@@ -80,7 +90,7 @@ ROUTER = (*TEACHER, "experts", "router")
 KNOWLEDGE = (*ROUTER, "methods")
 STAGES: list[Stage] = [
     Stage("data", stage_data, "data_splits.json", DATA),
-    Stage("pretrain", stage_pretrain, "pretrain", TEACHER, collective=True),
+    Stage("pretrain", stage_pretrain, "pretrain", PRETRAIN, collective=True),
     Stage("teacher", stage_teacher, "teacher", TEACHER, collective=True),
     Stage("partition", stage_partition, "partition", PARTITION),
     Stage("experts", stage_experts, "experts/summary.json", EXPERTS, collective=True),

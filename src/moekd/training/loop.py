@@ -140,7 +140,6 @@ class Trainer:
         work_dir: Path,
         save_model: Callable[[torch.nn.Module, Path], None],
         description: str = "train",
-        parameters: Sequence[torch.nn.Parameter] | None = None,
     ) -> None:
         self.model = model
         self.task = task
@@ -149,7 +148,6 @@ class Trainer:
         self.work_dir = Path(work_dir)
         self.save_model = save_model
         self.description = description
-        self.parameters = parameters
         self.accelerator = make_accelerator(settings)
 
     # ---- paths -------------------------------------------------------------------------
@@ -186,7 +184,7 @@ class Trainer:
         total = (
             per_epoch * s.epochs if s.max_steps is None else min(s.max_steps, per_epoch * s.epochs)
         )
-        params = [p for p in (self.parameters or self.model.parameters()) if p.requires_grad]
+        params = [p for p in self.model.parameters() if p.requires_grad]
         decay = [p for p in params if p.ndim >= 2]
         no_decay = [p for p in params if p.ndim < 2]
         optimizer = torch.optim.AdamW(
