@@ -29,7 +29,9 @@ def main() -> None:
     run = run_pipeline(cfg, args.out, until="teacher")
     wall = time.perf_counter() - started
     metrics = json.loads(run.path("teacher", "metrics.json").read_text())
-    stages = {p.stem: json.loads(p.read_text())["seconds"] for p in run.path("stages").glob("*.json")}
+    stages = {
+        p.stem: json.loads(p.read_text())["seconds"] for p in run.path("stages").glob("*.json")
+    }
     test = metrics["test"]
     print(json.dumps({"config": cfg.teacher.model_dump(mode="json"), "stages_s": stages}, indent=2))
     print(

@@ -42,7 +42,9 @@ def toy_jsonl(tmp_path: Path) -> Path:
     return write_jsonl(toy_samples(), tmp_path / "toy.jsonl")
 
 
-def tiny_config(data: Path, *, epochs: int = 3, dropout: float = 0.1, pretrain: bool = False) -> str:
+def tiny_config(
+    data: Path, *, epochs: int = 3, dropout: float = 0.1, pretrain: bool = False
+) -> str:
     """A config for a two-layer, 32-wide teacher that trains in seconds."""
     return f"""
 name: tiny

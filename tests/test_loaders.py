@@ -8,14 +8,24 @@ from pathlib import Path
 import pytest
 from conftest import run_cli, toy_samples, write_jsonl
 
-from moekd.data.loaders import load_c_folder, load_devign_json, load_jsonl, load_samples, write_jsonl as save
+from moekd.data.loaders import (
+    load_c_folder,
+    load_devign_json,
+    load_jsonl,
+    load_samples,
+)
+from moekd.data.loaders import (
+    write_jsonl as save,
+)
 from moekd.errors import DataError
 
 
 def test_jsonl_keeps_fields_and_roundtrips(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     path.write_text(
-        json.dumps({"idx": 3, "project": "qemu", "commit_id": "ab", "target": 1, "func": "int f(){}"})
+        json.dumps(
+            {"idx": 3, "project": "qemu", "commit_id": "ab", "target": 1, "func": "int f(){}"}
+        )
         + "\n"
     )
     (sample,) = load_jsonl(path)

@@ -17,8 +17,7 @@ import pytest
 from moekd.data.samples import CodeSample
 from moekd.data.synthetic import C_PRELUDE, FLAW_FAMILIES, PROJECTS, generate_corpus
 
-_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|/\*.*?\*/|//[^\n]*',
-                                re.S)
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|/\*.*?\*/|//[^\n]*', re.S)
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 
 
@@ -92,7 +91,7 @@ def test_function_shape(corpus: list[CodeSample]) -> None:
         assert "main(" not in s.code
         assert lines[-1] == "}"
         header = next(line for line in lines if f"{s.extra['function']}(" in line)
-        params = header[header.index("(") + 1:header.rindex(")")]
+        params = header[header.index("(") + 1 : header.rindex(")")]
         n_params.append(0 if params == "void" else params.count(",") + 1)
     assert max(n_params) <= 6
     assert sum(2 <= k <= 6 for k in n_params) >= 0.3 * len(n_params)
@@ -109,9 +108,22 @@ def test_all_functions_compile_with_gcc(corpus: list[CodeSample]) -> None:
         assert f"{name}(" in s.code
         parts.append(s.code.replace(f"{name}(", f"{name}_{i}(", 1))
     proc = subprocess.run(
-        ["gcc", "-fsyntax-only", "-std=gnu11", "-Werror=implicit-function-declaration",
-         "-Werror=int-conversion", "-Werror=incompatible-pointer-types", "-x", "c", "-"],
-        input="\n".join(parts), capture_output=True, text=True, timeout=60, check=False,
+        [
+            "gcc",
+            "-fsyntax-only",
+            "-std=gnu11",
+            "-Werror=implicit-function-declaration",
+            "-Werror=int-conversion",
+            "-Werror=incompatible-pointer-types",
+            "-x",
+            "c",
+            "-",
+        ],
+        input="\n".join(parts),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[:3000]
 
@@ -131,15 +143,22 @@ def test_vulnerable_samples_have_minimal_safe_twins(corpus: list[CodeSample]) ->
         twin = by_idx[s.extra["twin_of"]]
         assert twin.extra["twin_of"] == s.idx
         assert twin.label == 1 - s.label
-        assert (twin.project, twin.extra["family"], twin.extra["function"], twin.extra["pair"]) \
-            == (s.project, s.extra["family"], s.extra["function"], s.extra["pair"])
+        assert (twin.project, twin.extra["family"], twin.extra["function"], twin.extra["pair"]) == (
+            s.project,
+            s.extra["family"],
+            s.extra["function"],
+            s.extra["pair"],
+        )
         if s.label != 1:
             continue
         assert twin.code != s.code
         ratio = difflib.SequenceMatcher(None, s.code, twin.code, autojunk=False).ratio()
         assert ratio > 0.8, (s.code, twin.code)
-        changed = [line for line in difflib.ndiff(s.code.splitlines(), twin.code.splitlines())
-                   if line[:2] in ("- ", "+ ")]
+        changed = [
+            line
+            for line in difflib.ndiff(s.code.splitlines(), twin.code.splitlines())
+            if line[:2] in ("- ", "+ ")
+        ]
         assert len(changed) <= 8, changed
 
 
@@ -171,8 +190,11 @@ def test_no_identifier_gives_the_label_away(corpus: list[CodeSample]) -> None:
     df = {label: collections.Counter(t for d in ds for t in d) for label, ds in docs.items()}
     for label in (0, 1):
         other = df[1 - label]
-        exclusive = {t: c / len(docs[label]) for t, c in df[label].items()
-                     if other[t] == 0 and c / len(docs[label]) > 0.10}
+        exclusive = {
+            t: c / len(docs[label])
+            for t, c in df[label].items()
+            if other[t] == 0 and c / len(docs[label]) > 0.10
+        }
         assert not exclusive, (label, exclusive)
 
 

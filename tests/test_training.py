@@ -80,7 +80,9 @@ def test_kill_9_then_rerun_resumes_to_the_same_result(tmp_path: Path) -> None:
 
 
 def _losses(run: Path) -> dict[int, float]:
-    rows = [json.loads(x) for x in (run / "work" / "teacher" / "log.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(x) for x in (run / "work" / "teacher" / "log.jsonl").read_text().splitlines()
+    ]
     return {r["step"]: r["loss"] for r in rows if "loss" in r and "eval" not in r}
 
 
@@ -96,10 +98,29 @@ def test_two_processes_match_one_at_equal_global_batch(tmp_path: Path) -> None:
     assert one.returncode == 0, one.stderr
     launcher = Path(sys.executable).parent / "accelerate"
     two = subprocess.run(
-        [str(launcher), "launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
-         "--mixed_precision", "no", "--dynamo_backend", "no",
-         "-m", "moekd", "train-teacher", str(config), "--out", str(tmp_path / "two")],
-        capture_output=True, text=True, timeout=600, cwd=REPO,
+        [
+            str(launcher),
+            "launch",
+            "--cpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "-m",
+            "moekd",
+            "train-teacher",
+            str(config),
+            "--out",
+            str(tmp_path / "two"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
     )
     assert two.returncode == 0, two.stderr[-3000:]
     a, b = _losses(tmp_path / "one"), _losses(tmp_path / "two")

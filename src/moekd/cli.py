@@ -31,6 +31,9 @@ ConfigArg = Annotated[str, typer.Argument(help="config YAML, or a shipped name: 
 def _quiet_libraries() -> None:
     """Keep the terminal for moekd's own progress: silence library chatter and bars."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Idle OpenMP threads sleep instead of spinning: on a shared CPU (CI, a laptop) spinning
+    # threads of torch starve each other and everything else.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import transformers
 
     transformers.logging.set_verbosity_error()
@@ -83,8 +86,10 @@ def evaluate(
     data: Annotated[str, typer.Option(help="JSONL, Devign .json, folder of C files, or hub:")],
     out: Annotated[Path | None, typer.Option(help="write the metrics here as JSON")] = None,
     batch_size: int = 32,
+    backend: Annotated[str, typer.Option(help="auto, torch, onnx or onnx-int8")] = "auto",
 ) -> None:
-    """Accuracy, precision, recall and F1 of a saved classifier on a labelled data file."""
+    """Accuracy, precision, recall and F1 of a saved classifier (Hugging Face folder, hub id
+    or ONNX export) on a labelled data file."""
     import json
 
     from moekd.data.loaders import load_samples
@@ -92,7 +97,7 @@ def evaluate(
     from moekd.io import atomic_write_json
 
     samples = load_samples(data)
-    metrics = evaluate_folder(model, samples, batch_size=batch_size)
+    metrics = evaluate_folder(model, samples, batch_size=batch_size, backend=backend)
     if out is not None:
         atomic_write_json(out, metrics)
     typer.echo(json.dumps(metrics, indent=2))

@@ -59,15 +59,15 @@ def attack(
     from moekd.attacks.recipes import build_recipe, needs_of
     from moekd.attacks.runner import attack_samples
     from moekd.data.loaders import load_samples
+    from moekd.deploy.loading import load_classifier
     from moekd.io import atomic_write_json
-    from moekd.models.classifier import HFClassifier
 
     needs = needs_of(attack_name)
     every = load_samples(data)
     samples = every[:limit]
     state = PartialState()
     device = str(state.device)
-    classifier = HFClassifier.load(model, batch_size=batch_size, device=device)
+    classifier = load_classifier(model, batch_size=batch_size, device=device)
     if needs == "mlm":
         source = MaskedLMSubstitutes.load(mlm, max_occurrences=mlm_occurrences, device=device)
         recipe = build_recipe(attack_name, substitutes=source, budget=budget)

@@ -9,8 +9,7 @@ from typing import Any
 
 from moekd.data.samples import CodeSample, labels_of
 from moekd.evaluation.metrics import metrics_from_proba
-from moekd.models.classifier import CodeClassifier, HFClassifier
-from moekd.models.footprint import footprint
+from moekd.models.classifier import CodeClassifier
 
 
 def evaluate_classifier(clf: CodeClassifier, samples: Sequence[CodeSample]) -> dict[str, Any]:
@@ -28,9 +27,16 @@ def evaluate_folder(
     samples: Sequence[CodeSample],
     max_length: int | None = None,
     batch_size: int = 32,
+    backend: str = "auto",
 ) -> dict[str, Any]:
-    """Metrics plus params, size and GFLOPs of a saved Hugging Face classifier."""
-    clf = HFClassifier.load(folder, max_length=max_length, batch_size=batch_size)
+    """Metrics plus params, size (MB) and GFLOPs of a saved classifier: a Hugging Face folder
+    or hub id, or an ONNX export (``backend``: auto, torch, onnx, onnx-int8)."""
+    from moekd.deploy.loading import load_classifier, model_info
+
+    clf = load_classifier(folder, backend, batch_size=batch_size, max_length=max_length)
     metrics = evaluate_classifier(clf, samples)
-    metrics.update(footprint(clf.model.config, clf.max_length).to_dict())
+    info = model_info(clf, folder)
+    metrics.update({"params": info.params, "size_mb": info.size_mb, "gflops": info.gflops})
+    if info.backend != "torch":
+        metrics.update({"backend": info.backend, "precision": info.precision})
     return metrics
