@@ -55,10 +55,16 @@ def collect_results(run: Run) -> dict[str, Any]:
         methods[name] = {**record["test"], "attacks": attack_results(run, name)}
     if methods:
         results["methods"] = methods
-    results["timings_s"] = {
-        p.stem: json.loads(p.read_text())["seconds"]
-        for p in sorted(run.path("stages").glob("*.json"))
-    }
+    # In the order the stages finished; students and attacks are timed per unit.
+    markers = sorted(run.path("stages").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    timings = {p.stem: json.loads(p.read_text())["seconds"] for p in markers}
+    for folder in sorted(run.path("students").glob("*/metrics.json")):
+        seconds = json.loads(folder.read_text())["train_result"]["seconds"]
+        timings[f"student {folder.parent.name} (training)"] = round(seconds, 2)
+    for summary in sorted(run.path("attacks").glob("*.summary.json")):
+        seconds = json.loads(summary.read_text())["seconds"]
+        timings[f"attack {summary.name.removesuffix('.summary.json')}"] = round(seconds, 2)
+    results["timings_s"] = timings
     return results
 
 
