@@ -15,11 +15,11 @@ import torch
 from moekd.io import atomic_write_json
 from moekd.models.router import Router, mix
 from moekd.run import Run, cached_array, publish
-from moekd.stages.mixture import _load, embeddings, expert_logits
+from moekd.stages.mixture import embeddings, expert_logits, load_cached
 
 
 def teacher_knowledge(run: Run) -> np.ndarray:
-    teacher = _load(str(run.path("teacher")), run.teacher_max_length)
+    teacher = load_cached(str(run.path("teacher")), run.teacher_max_length)
     codes = [s.code for s in run.splits.unlabeled]
     logits = cached_array(
         run.path("teacher_logits", "unlabeled.npy"), lambda: teacher.logits(codes)

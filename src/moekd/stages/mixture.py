@@ -76,13 +76,14 @@ def embedder_source(run: Run) -> str | Path:
 
 
 @cache
-def _load(source: str, max_length: int) -> HFClassifier:
+def load_cached(source: str, max_length: int) -> HFClassifier:
+    """One loaded classifier per folder and length for the whole process (stages share them)."""
     return HFClassifier.load(source, max_length=max_length, batch_size=32)
 
 
 def embeddings(run: Run, split: str) -> np.ndarray:
     samples = mixture_splits(run)[split]
-    embedder = _load(str(embedder_source(run)), run.teacher_max_length)
+    embedder = load_cached(str(embedder_source(run)), run.teacher_max_length)
     return cached_array(
         run.path("embeddings", f"{split}.npy"),
         lambda: embedder.embed([s.code for s in samples]),
@@ -100,7 +101,9 @@ def expert_logits(run: Run, split: str) -> np.ndarray:
 
     def compute() -> np.ndarray:
         codes = [s.code for s in samples]
-        per_expert = [_load(str(d), run.teacher_max_length).logits(codes) for d in expert_dirs(run)]
+        per_expert = [
+            load_cached(str(d), run.teacher_max_length).logits(codes) for d in expert_dirs(run)
+        ]
         return np.stack(per_expert, axis=1)
 
     return cached_array(run.path("expert_logits", f"{split}.npy"), compute)
@@ -269,8 +272,8 @@ def stage_router(run: Run) -> None:
         experts = expert_dirs(run)
         embedder = embedder_source(run)
         moe = MixtureOfExperts(
-            _load(str(embedder), run.teacher_max_length),
-            [_load(str(d), run.teacher_max_length) for d in experts],
+            load_cached(str(embedder), run.teacher_max_length),
+            [load_cached(str(d), run.teacher_max_length) for d in experts],
             router,
             cfg.mix,
         )
