@@ -113,3 +113,15 @@ def test_project_and_random_partitions() -> None:
     assert by_project.summary(samples)["parts"][1]["n"] == 10
     rand = make_partition("random", samples, None, k=4, seed=0, min_size=1)
     assert np.bincount(rand.assignments).tolist() == [10, 10, 10, 10]
+
+
+def test_partition_warm_up_metrics_are_measured() -> None:
+    from moekd.training.router import PartitionTask
+
+    # Scores over 2 parts, then the true part: right, right, wrong.
+    rows = np.array([[2.0, 0.0, 0.0], [0.0, 2.0, 1.0], [2.0, 0.0, 1.0]])
+    metrics = PartitionTask().metrics(rows)
+    assert metrics["accuracy"] == pytest.approx(2 / 3)
+    confident, wrong = np.exp(2) / (np.exp(2) + 1), 1 / (np.exp(2) + 1)
+    expected = -np.mean(np.log([confident, confident, wrong]))
+    assert metrics["loss"] == pytest.approx(expected)

@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -47,9 +47,3 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def save_atomically(path: Path, writer: Callable[[Path], None]) -> None:
-    """Run ``writer(tmp_dir)`` and move the folder into place only when it finished."""
-    with atomic_dir(path) as tmp:
-        writer(tmp)

@@ -89,8 +89,13 @@ class PartitionTask:
         return torch.cat([model.scores(batch["emb"]), batch["parts"].unsqueeze(1).float()], 1)
 
     def metrics(self, rows: np.ndarray) -> dict[str, float]:
-        predicted, parts = rows[:, :-1].argmax(1), rows[:, -1].astype(int)
-        return {"accuracy": float((predicted == parts).mean()), "f1": 0.0, "loss": 0.0}
+        """Accuracy and cross-entropy of predicting the partition id."""
+        scores, parts = rows[:, :-1], rows[:, -1].astype(int)
+        log_p = torch.log_softmax(torch.from_numpy(scores), dim=1).numpy()
+        return {
+            "accuracy": float((scores.argmax(1) == parts).mean()),
+            "loss": float(-log_p[np.arange(len(parts)), parts].mean()),
+        }
 
 
 def _save_router(model: torch.nn.Module, folder: Path) -> None:
