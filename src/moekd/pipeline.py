@@ -87,7 +87,7 @@ PARTITION = (
 )
 EXPERTS = (*TEACHER, "experts", "router.fraction")
 ROUTER = (*TEACHER, "experts", "router")
-KNOWLEDGE = (*ROUTER, "methods")
+KNOWLEDGE = ROUTER
 STAGES: list[Stage] = [
     Stage("data", stage_data, "data_splits.json", DATA),
     Stage("pretrain", stage_pretrain, "pretrain", PRETRAIN, collective=True),

@@ -40,10 +40,10 @@ def _agreement(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def stage_knowledge(run: Run) -> None:
-    """Write ``RUN/knowledge/{teacher,moe}.npy`` (log p, [N, 2]) and ``ids.json``."""
-    sources = {"teacher": teacher_knowledge(run)}
-    if "moekd" in run.cfg.methods:
-        sources["moe"] = moe_knowledge(run)
+    """Write ``RUN/knowledge/{teacher,moe}.npy`` (log p, [N, 2]) and ``ids.json``. Both sources
+    are always written (the experts and router exist anyway), so adding a method to a finished
+    run reuses them."""
+    sources = {"teacher": teacher_knowledge(run), "moe": moe_knowledge(run)}
     labels = np.array([s.label if s.label is not None else -1 for s in run.splits.unlabeled])
 
     def fill(tmp: Path) -> None:
@@ -59,10 +59,7 @@ def stage_knowledge(run: Run) -> None:
                 if known.any()
                 else float("nan"),
             }
-        if "moe" in sources:
-            summary["agreement"] = {
-                "teacher_vs_moe": _agreement(sources["teacher"], sources["moe"])
-            }
+        summary["agreement"] = {"teacher_vs_moe": _agreement(sources["teacher"], sources["moe"])}
         atomic_write_json(tmp / "ids.json", [s.idx for s in run.splits.unlabeled])
         atomic_write_json(tmp / "summary.json", summary)
         mode = {"moe_mix": run.cfg.router.mix}

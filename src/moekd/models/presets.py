@@ -23,7 +23,9 @@ class ArchSpec:
     max_length: int
     hidden_act: str = "gelu"
     hidden_dropout_prob: float = 0.1
-    attention_probs_dropout_prob: float = 0.1
+    # No dropout on attention weights: it lets PyTorch use its fused attention kernel, which
+    # trains a 12-layer student at 256 tokens 3.7x faster on 2 CPU cores (6.2 -> 23 ex/s).
+    attention_probs_dropout_prob: float = 0.0
     position_embedding_type: str = "absolute"
 
     def __post_init__(self) -> None:
