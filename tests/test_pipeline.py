@@ -39,10 +39,16 @@ router:
   train: {{epochs: 3, batch_size: 16, lr: 0.001, select_metric: loss}}
   init_train: {{epochs: 1, batch_size: 16, lr: 0.001}}
 students:
-  presets: [half-1.5mb]
+  sizes: [{{label: 1.5mb, preset: half-1.5mb, target_mb: 1.5}}]
+  seeds: [7, 8]
   max_length: 64
   train: {{epochs: 1, batch_size: 16, lr: 0.001}}
-methods: [vanilla_kd, moekd]
+methods: [vanilla_kd, compressor, avatar, moekd]
+baselines:
+  compressor: {{lr: 0.001, search: {{population: 12, generations: 8}}}}
+  avatar:
+    sample_limit: 40
+    search: {{samples: 2, population: 12, generations: 5}}
 attacks: {{names: [alert, mhm, wir-random], limit: 6, budget: 40}}
 """
 
@@ -61,24 +67,44 @@ def test_results_json_has_every_part(finished_run: tuple[Path, str]) -> None:
     results = json.loads((run / "results.json").read_text())
     assert {"dataset", "teacher", "experts", "moe", "methods"} <= results.keys()
     assert len(results["experts"]) == results["partition"]["k"] == 2
-    assert set(results["methods"]) == {"vanilla_kd-half-1.5mb", "moekd-half-1.5mb"}
+    names = {"vanilla_kd-1.5mb", "compressor-1.5mb", "avatar-1.5mb", "moekd-1.5mb"}
+    assert set(results["methods"]) == names
     for metrics in [results["teacher"], results["moe"], *results["methods"].values()]:
         for key in ("accuracy", "precision", "recall", "f1", "params", "latency_ms"):
             assert isinstance(metrics[key], int | float), key
-    student = results["methods"]["moekd-half-1.5mb"]
-    assert 0 < student["size_mb"] < 1.7 and student["gflops"] > 0
+    for name, student in results["methods"].items():
+        assert 0 < student["size_mb"] < 1.7 and student["gflops"] > 0, name
+        assert student["seeds"] == [7, 8] and set(student["per_seed"]) == {"7", "8"}
+        accuracies = [m["accuracy"] for m in student["per_seed"].values()]
+        assert student["accuracy"] == pytest.approx(np.mean(accuracies))
+        assert student["std"]["accuracy"] == pytest.approx(np.std(accuracies, ddof=1))
+    for searched in ("compressor", "avatar"):
+        record = json.loads((run / "search" / f"{searched}-1.5mb.json").read_text())
+        assert abs(record["size_mb"] - 1.5) <= 0.05 * 1.5
+    comparisons = {c["baseline"]: c for c in results["comparisons"]}
+    assert set(comparisons) == names - {"moekd-1.5mb"}
+    for c in comparisons.values():
+        for metric in ("accuracy", "f1"):
+            assert c[metric]["low"] <= c[metric]["difference"] <= c[metric]["high"]
+        assert set(c["asr"]) == {"alert", "mhm", "wir-random"} and len(c["mcnemar"]) == 2
+    assert {p.name for p in (run / "plots").glob("*.png")} == {
+        "accuracy_vs_size.png",
+        "asr_by_method.png",
+        "accuracy_vs_asr.png",
+    }
     routing = results["moe"]["routing"]
     assert len(routing) == 2 and abs(sum(routing) - 1) < 1e-5
     knowledge = np.load(run / "knowledge" / "moe.npy")
     assert knowledge.shape == (len(json.loads((run / "knowledge" / "ids.json").read_text())), 2)
     np.testing.assert_allclose(np.exp(knowledge).sum(1), 1.0, atol=1e-5)
     report = (run / "report.md").read_text()
-    assert "| moekd-half-1.5mb |" in report and "ASR alert" in report
-    for name in ("teacher", "vanilla_kd-half-1.5mb", "moekd-half-1.5mb"):
+    assert "| moekd-1.5mb |" in report and "ASR alert" in report and "Δ ASR mhm" in report
+    for name in ("teacher", *names):
         attacks = (results["teacher"] if name == "teacher" else results["methods"][name])["attacks"]
         assert set(attacks) == {"alert", "mhm", "wir-random"}
         for summary in attacks.values():
-            assert summary["attacked"] <= 6 and summary["mean_queries"] <= 40
+            seeds = 1 if name == "teacher" else 2
+            assert summary["attacked"] <= 6 * seeds and summary["mean_queries"] <= 40
             assert {"asr", "attacked", "succeeded", "mean_queries", "mean_changed_identifiers"} <= (
                 summary.keys()
             )
@@ -101,7 +127,7 @@ def test_rerun_skips_finished_stages_and_refuses_changed_settings(
 
 def test_student_loads_with_plain_transformers(finished_run: tuple[Path, str]) -> None:
     run, _ = finished_run
-    folder = run / "students" / "moekd-half-1.5mb"
+    folder = run / "students" / "moekd-1.5mb" / "seed-7"
     codes = [s.code for s in toy_samples(9, seed=5)]
     ours = HFClassifier.load(folder).predict_proba(codes)
     tokenizer = AutoTokenizer.from_pretrained(folder)

@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from moekd.errors import ConfigError
+from moekd.search.avatar import AvatarSearchConfig
+from moekd.search.compressor import CompressorSearchConfig
 from moekd.training.settings import TrainSettings
 
 PACKAGED_CONFIGS = Path(__file__).parent / "configs"
@@ -31,6 +33,9 @@ class DataConfig(_Strict):
 
     source: str = "synthetic"
     synthetic_size: int = Field(1200, ge=40)
+    synthetic_max_lines: int = Field(
+        60, ge=16, description="longest synthetic function; shorter is easier and faster"
+    )
     train: str | None = None
     valid: str | None = None
     test: str | None = None
@@ -95,14 +100,79 @@ class RouterConfig(_Strict):
     init_train: TrainSettings = TrainSettings(epochs=5, batch_size=64, lr=1e-3, warmup_ratio=0.0)
 
 
-class StudentsConfig(_Strict):
-    """Distillation shared by every method: KL(p_k^T || p_s^T) * T^2 + alpha * CE."""
+class StudentSize(_Strict):
+    """One student size: fixed-architecture methods distil ``preset``; searching methods
+    (Compressor, AVATAR) aim their search at ``target_mb``."""
 
-    presets: list[str] = Field(default_factory=lambda: ["compressor-3mb", "half-1.5mb"])
+    label: str = Field(pattern=r"^[A-Za-z0-9_.]+$")
+    preset: str
+    target_mb: float = Field(gt=0)
+
+
+DEFAULT_SIZES = [
+    StudentSize(label="3mb", preset="compressor-3mb", target_mb=3.0),
+    StudentSize(label="1.5mb", preset="half-1.5mb", target_mb=1.5),
+]
+
+
+class StudentsConfig(_Strict):
+    """Distillation shared by every method: KL(p_k^T || p_s^T) * T^2 + alpha * CE. Every
+    (method, size) student is distilled once per seed; the teacher, experts and router are
+    shared by the seeds."""
+
+    sizes: list[StudentSize] = Field(default_factory=lambda: list(DEFAULT_SIZES), min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [42], min_length=1)
     max_length: int | None = Field(None, description="override the presets' block size")
     temperature: float = Field(2.0, gt=0)
     alpha: float = Field(0.0, ge=0, description="hard-label CE weight (uses the labels)")
     train: TrainSettings = TrainSettings(epochs=10, batch_size=16, lr=5e-4)
+
+    @model_validator(mode="after")
+    def _unique(self) -> StudentsConfig:
+        labels = [s.label for s in self.sizes]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"size labels repeat: {labels}")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds repeat: {self.seeds}")
+        return self
+
+    def size(self, label: str) -> StudentSize:
+        return next(s for s in self.sizes if s.label == label)
+
+
+MethodName = Literal["vanilla_kd", "compressor", "avatar", "moekd"]
+
+
+class MethodSpec(_Strict):
+    """A method and the student sizes it is run at (None: every size)."""
+
+    name: MethodName
+    sizes: list[str] | None = None
+
+
+class CompressorConfig(_Strict):
+    """Compressor: a GA over the student's architecture towards each size target, then KD with
+    the KL term only at its temperature and learning rate (the paper: T = 10, lr 1e-4)."""
+
+    search: CompressorSearchConfig = CompressorSearchConfig()
+    temperature: float = Field(10.0, gt=0)
+    lr: float = Field(1e-4, gt=0)
+
+
+class AvatarConfig(_Strict):
+    """AVATAR: ``search.samples`` candidates really distilled (``sample_epochs`` on
+    ``sample_limit`` distillation examples) fit the accuracy surrogate; NSGA-II picks the
+    architecture; then the same KL-only KD at ``temperature`` with the chosen lr and batch."""
+
+    search: AvatarSearchConfig = AvatarSearchConfig()
+    sample_epochs: int = Field(1, ge=1)
+    sample_limit: int | None = Field(2000, ge=10, description="None: the whole split")
+    temperature: float = Field(10.0, gt=0)
+
+
+class BaselinesConfig(_Strict):
+    compressor: CompressorConfig = CompressorConfig()
+    avatar: AvatarConfig = AvatarConfig()
 
 
 class AttacksConfig(_Strict):
@@ -130,10 +200,35 @@ class ExperimentConfig(_Strict):
     experts: ExpertsConfig = ExpertsConfig()
     router: RouterConfig = RouterConfig()
     students: StudentsConfig = StudentsConfig()
-    methods: list[Literal["vanilla_kd", "moekd"]] = Field(
-        default_factory=lambda: ["vanilla_kd", "moekd"]
+    methods: list[MethodName | MethodSpec] = Field(
+        default_factory=lambda: ["vanilla_kd", "compressor", "avatar", "moekd"]
     )
+    baselines: BaselinesConfig = BaselinesConfig()
     attacks: AttacksConfig = AttacksConfig()
+
+    @model_validator(mode="after")
+    def _known_sizes(self) -> ExperimentConfig:
+        labels = {s.label for s in self.students.sizes}
+        for spec in self.method_specs():
+            unknown = set(spec.sizes or ()) - labels
+            if unknown:
+                raise ValueError(
+                    f"method {spec.name}: unknown sizes {sorted(unknown)}; "
+                    f"students.sizes has {sorted(labels)}"
+                )
+        return self
+
+    def method_specs(self) -> list[MethodSpec]:
+        return [m if isinstance(m, MethodSpec) else MethodSpec(name=m) for m in self.methods]
+
+    def student_units(self) -> list[tuple[str, StudentSize]]:
+        """Every (method, size) pair the config asks for, in config order."""
+        return [
+            (spec.name, size)
+            for spec in self.method_specs()
+            for size in self.students.sizes
+            if spec.sizes is None or size.label in spec.sizes
+        ]
 
     def dump(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)

@@ -21,8 +21,8 @@ from rich.console import Console
 from moekd.config import ExperimentConfig
 from moekd.errors import UserError
 from moekd.io import atomic_write_json
-from moekd.methods.distill import stage_students
 from moekd.methods.knowledge import stage_knowledge
+from moekd.methods.students import stage_students
 from moekd.run import Run
 from moekd.stages.mixture import stage_experts, stage_partition, stage_router
 from moekd.stages.results import stage_results

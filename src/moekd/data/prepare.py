@@ -61,11 +61,16 @@ def prepare_splits(cfg: DataConfig) -> Splits:
     if cfg.source == "synthetic":
         from moekd.data.synthetic import generate_corpus
 
-        corpus = generate_corpus(cfg.synthetic_size, seed=cfg.seed)
+        corpus = generate_corpus(
+            cfg.synthetic_size, seed=cfg.seed, max_lines=cfg.synthetic_max_lines
+        )
         # A flawed function and its fixed twin stay on one side of every split.
         group = twin_group
         train, valid, test = train_valid_test(corpus, cfg.seed, group=group)
-        source = f"synthetic(n={cfg.synthetic_size}, seed={cfg.seed})"
+        source = (
+            f"synthetic(n={cfg.synthetic_size}, seed={cfg.seed}, "
+            f"max_lines={cfg.synthetic_max_lines})"
+        )
     else:
         assert cfg.train is not None
         train = load_samples(cfg.train)

@@ -50,7 +50,9 @@ int find_slot(const struct table *tbl, int key);
 void release_node(struct node *node);
 """
 
-_MIN_LINES, _MAX_LINES = 12, 60  # short functions make the fix too large a share of the text
+# Short functions make the fix too large a share of the text; ``max_lines`` trades that realism
+# for speed (the demo's models read 128 tokens).
+_MIN_LINES, _MAX_LINES = 12, 60
 _TABLE_SLOTS = 64  # size of struct table.slots in C_PRELUDE
 
 
@@ -912,8 +914,11 @@ def _line_count(code: str) -> int:
     return code.count("\n")
 
 
-def generate_corpus(n: int, seed: int = 0, vulnerable_fraction: float = 0.5) -> list[CodeSample]:
-    """``n`` labelled synthetic C functions, byte-identical for the same (n, seed, fraction).
+def generate_corpus(
+    n: int, seed: int = 0, vulnerable_fraction: float = 0.5, max_lines: int = _MAX_LINES
+) -> list[CodeSample]:
+    """``n`` labelled synthetic C functions, byte-identical for the same arguments, each of
+    ``_MIN_LINES`` to ``max_lines`` lines.
 
     Functions come in twins (a vulnerable one and its minimal fix) that share the project, the
     function name and everything but the fix; ``extra`` records ``family``, ``pair``,
@@ -926,6 +931,8 @@ def generate_corpus(n: int, seed: int = 0, vulnerable_fraction: float = 0.5) -> 
         raise ValueError("n must be >= 0")
     if not 0.0 <= vulnerable_fraction <= 1.0:
         raise ValueError("vulnerable_fraction must be within [0, 1]")
+    if max_lines < _MIN_LINES + 4:
+        raise ValueError(f"max_lines must be at least {_MIN_LINES + 4}")
     rng = random.Random(seed)
     n_vuln = int(n * vulnerable_fraction + 0.5)
     n_safe = n - n_vuln
@@ -940,9 +947,9 @@ def generate_corpus(n: int, seed: int = 0, vulnerable_fraction: float = 0.5) -> 
         family = families[pair % len(families)]
         project = rng.choice(projects)
         pair_rng = random.Random(rng.getrandbits(64))
-        for _ in range(100):
+        for _ in range(1000):
             fname, vuln, safe = _build_pair(pair_rng, family, PROJECTS[project])
-            if all(_MIN_LINES <= _line_count(c) <= _MAX_LINES for c in (vuln, safe)):
+            if all(_MIN_LINES <= _line_count(c) <= max_lines for c in (vuln, safe)):
                 break
         else:  # pragma: no cover - the filler sizes make this practically unreachable
             raise RuntimeError(f"could not build a {family} function of the wanted length")

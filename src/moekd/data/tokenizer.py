@@ -35,6 +35,12 @@ def train_bpe_tokenizer(
         show_progress=False,
     )
     tok.train_from_iterator(codes, trainer=trainer)
+    return as_roberta_tokenizer(tok, max_length)
+
+
+def as_roberta_tokenizer(tok: Tokenizer, max_length: int) -> PreTrainedTokenizerFast:
+    """RoBERTa's ``<s> ... </s>`` framing and special-token roles around a trained tokenizer,
+    shared by every tokenizer kind."""
     tok.post_processor = processors.RobertaProcessing(
         ("</s>", tok.token_to_id("</s>")), ("<s>", tok.token_to_id("<s>"))
     )

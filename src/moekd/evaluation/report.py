@@ -20,8 +20,14 @@ MODEL_COLUMNS = [
 
 
 def _cell(metrics: dict[str, Any], key: str, fmt: str) -> str:
+    """A value, with its standard deviation over seeds where there were several."""
     value = metrics.get(key)
-    return "–" if value is None else fmt.format(value)
+    if value is None:
+        return "–"
+    spread = metrics.get("std", {}).get(key)
+    if spread is not None and len(metrics.get("seeds", [])) > 1:
+        return f"{fmt.format(value)} ± {fmt.format(spread)}"
+    return fmt.format(value)
 
 
 def model_table(rows: dict[str, dict[str, Any]]) -> str:
@@ -38,7 +44,32 @@ def _attack_cell(summary: dict[str, Any] | None, key: str) -> str:
     if summary is None or summary.get(key) is None:
         return "–"
     text = f"{summary[key]:.1%}"
-    return f"{text} ({summary['succeeded']}/{summary['attacked']})" if key == "asr" else text
+    if key != "asr":
+        return text
+    if summary.get("seeds", 1) > 1:
+        text += f" ± {summary['asr_std']:.1%}"
+    return f"{text} ({summary['succeeded']}/{summary['attacked']})"
+
+
+def _interval(record: dict[str, Any]) -> str:
+    mark = "*" if record["low"] > 0 or record["high"] < 0 else ""
+    return f"{record['difference']:+.1%} [{record['low']:+.1%}, {record['high']:+.1%}]{mark}"
+
+
+def comparison_table(comparisons: list[dict[str, Any]]) -> str | None:
+    """MoEKD minus each baseline, with 95% bootstrap intervals and McNemar's p per seed."""
+    if not comparisons:
+        return None
+    attacks = sorted({a for c in comparisons for a in c["asr"]})
+    header = "| MoEKD | vs | Δ Acc | Δ F1 | " + " | ".join(f"Δ ASR {a}" for a in attacks)
+    header += " | McNemar p (per seed) |"
+    lines = [header, "|---" * (5 + len(attacks)) + "|"]
+    for c in comparisons:
+        cells = [c["ours"], c["baseline"], _interval(c["accuracy"]), _interval(c["f1"])]
+        cells += [_interval(c["asr"][a]) if a in c["asr"] else "–" for a in attacks]
+        cells.append(", ".join(f"{m['p_value']:.3g}" for m in c["mcnemar"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def robustness_table(rows: dict[str, dict[str, Any]]) -> str | None:
@@ -80,6 +111,20 @@ def write_report(results: dict[str, Any], path: Path) -> None:
             "identifier) whose label the attack flipped; lower is more robust.",
             "",
         ]
+    comparisons = comparison_table(results.get("comparisons", []))
+    if comparisons:
+        lines += ["## MoEKD against the other methods", "", comparisons, ""]
+        lines += [
+            "Differences are MoEKD minus the other method (seed means), with 95% paired "
+            "bootstrap intervals over test functions (ASR: over attacked functions); * marks "
+            "an interval that excludes 0. For ASR, negative is better for MoEKD.",
+            "",
+        ]
+    plots = sorted(path.parent.joinpath("plots").glob("*.png"))
+    if plots:
+        lines += ["## Plots", ""]
+        lines += [f"![{p.stem}](plots/{p.name})" for p in plots]
+        lines.append("")
     timings = results.get("timings_s", {})
     if timings:
         lines += ["## Wall time per stage", "", "| Stage | Seconds |", "|---|---|"]

@@ -16,10 +16,12 @@ from moekd.data.samples import CodeSample
 from moekd.data.splits import stratified_split
 from moekd.errors import UserError
 from moekd.io import atomic_write_json
+from moekd.methods.recipes import student_units
+from moekd.methods.students import student_folder
 from moekd.models.classifier import HFClassifier
 from moekd.run import Run
 
-ATTACK_DEPENDS = ("seed", "data", "teacher", "experts", "router", "students", "attacks")
+ATTACK_DEPENDS = ("seed", "data", "attacks")
 
 
 def attack_subset(run: Run) -> list[CodeSample]:
@@ -32,10 +34,13 @@ def attack_subset(run: Run) -> list[CodeSample]:
 
 
 def targets(run: Run) -> dict[str, Path]:
-    """Models to attack: every finished student, and the teacher."""
-    found = {
-        p.name: p for p in sorted(run.path("students").glob("*")) if (p / "metrics.json").exists()
-    }
+    """Models to attack: every finished student of every seed (``moekd-3mb/seed-42``), and the
+    teacher."""
+    found = {}
+    for unit in student_units(run):
+        folder = student_folder(run, unit)
+        if (folder / "metrics.json").exists():
+            found[unit.target] = folder
     if run.cfg.attacks.attack_teacher:
         found["teacher"] = run.path("teacher")
     return found
@@ -73,16 +78,31 @@ def _recipe(run: Run, name: str):
     return build_recipe(name, vocabulary=_vocabulary(run), budget=cfg.budget)
 
 
+def attack_path(run: Run, target: str, attack: str, suffix: str) -> Path:
+    """``RUN/attacks/<target>/<attack><suffix>``; a target may hold a slash (its seed)."""
+    return run.path("attacks", *target.split("/"), f"{attack}{suffix}")
+
+
 def summary_path(run: Run, target: str, attack: str) -> Path:
-    return run.path("attacks", f"{target}-{attack}.summary.json")
+    return attack_path(run, target, attack, ".summary.json")
+
+
+def _settings(run: Run, model_folder: Path) -> str:
+    """The attack settings and the attacked model's own settings: changing a student's recipe
+    re-attacks that student only."""
+    if model_folder == run.path("teacher"):
+        model = run.section_hash(("teacher",))
+    else:
+        model = json.loads((model_folder / "metrics.json").read_text())["config_sha256"]
+    return f"{run.section_hash(ATTACK_DEPENDS)}:{model}"
 
 
 def stage_attacks(run: Run) -> None:
     """Each (model, attack) pair is its own resumable unit with its own summary."""
     samples = attack_subset(run)
-    settings = run.section_hash(ATTACK_DEPENDS)
     for target, folder in targets(run).items():
         model = HFClassifier.load(folder)
+        settings = _settings(run, folder)
         for attack in run.cfg.attacks.names:
             done = summary_path(run, target, attack)
             if done.exists() and json.loads(done.read_text())["config_sha256"] == settings:
@@ -91,8 +111,8 @@ def stage_attacks(run: Run) -> None:
                 model,
                 samples,
                 _recipe(run, attack),
-                run.path("attacks", f"{target}-{attack}.jsonl"),
-                adversarial_jsonl=run.path("attacks", f"{target}-{attack}.adversarial.jsonl"),
+                attack_path(run, target, attack, ".jsonl"),
+                adversarial_jsonl=attack_path(run, target, attack, ".adversarial.jsonl"),
                 seed=run.cfg.attacks.seed,
             )
             if PartialState().is_main_process:

@@ -1,0 +1,96 @@
+"""Aggregate students over seeds and compare MoEKD with each baseline of the same size.
+
+Inputs are plain arrays the results stage has gathered, so the statistics are testable without
+a run directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from moekd.evaluation.stats import (
+    asr_difference,
+    mcnemar,
+    mean_std,
+    metric_difference,
+    paired_bootstrap,
+)
+
+QUALITY = ("accuracy", "precision", "recall", "f1")
+FOOTPRINT = ("params", "size_mb", "gflops", "latency_ms")
+COMPARED = ("accuracy", "f1")
+
+
+@dataclass
+class StudentSeeds:
+    """One (method, size) student over its seeds, in seed order."""
+
+    method: str
+    size: str
+    seeds: list[int]
+    test: list[dict[str, Any]]  # evaluate_folder's metrics per seed
+    predictions: np.ndarray  # [seeds, examples] predicted labels on the test split
+    attacks: dict[str, list[dict[str, Any]]]  # attack -> summary per seed (seeds attacked)
+    attacked: dict[str, np.ndarray]  # attack -> [seeds, functions] bool
+    succeeded: dict[str, np.ndarray]  # attack -> [seeds, functions] bool
+
+
+def _attack_aggregate(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    asr, asr_std = mean_std([s["asr"] for s in summaries])
+    out: dict[str, Any] = {
+        "asr": asr,
+        "asr_std": asr_std,
+        "attacked": sum(s["attacked"] for s in summaries),
+        "succeeded": sum(s["succeeded"] for s in summaries),
+        "seeds": len(summaries),
+    }
+    for key in ("robust_accuracy", "mean_queries", "mean_changed_identifiers", "seconds"):
+        out[key] = float(np.mean([s[key] for s in summaries]))
+    return out
+
+
+def aggregate(student: StudentSeeds) -> dict[str, Any]:
+    """The contract's per-method entry: seed means, with ``std`` and ``per_seed`` beside."""
+    entry: dict[str, Any] = {"method": student.method, "size": student.size}
+    std: dict[str, float] = {}
+    for key in QUALITY:
+        entry[key], std[key] = mean_std([m[key] for m in student.test])
+    for key in FOOTPRINT:
+        values = [m[key] for m in student.test if m.get(key) is not None]
+        if values:
+            entry[key] = float(np.mean(values)) if key == "latency_ms" else values[0]
+    entry["std"] = std
+    entry["seeds"] = student.seeds
+    entry["per_seed"] = {str(s): m for s, m in zip(student.seeds, student.test, strict=True)}
+    entry["attacks"] = {a: _attack_aggregate(s) for a, s in student.attacks.items() if s}
+    return entry
+
+
+def compare(
+    ours: StudentSeeds,
+    baseline: StudentSeeds,
+    labels: np.ndarray,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """MoEKD minus a baseline: bootstrap intervals of the accuracy, F1 and ASR differences and
+    McNemar's test per seed (seeds paired in order)."""
+    n = len(labels)
+    out: dict[str, Any] = {
+        "ours": f"{ours.method}-{ours.size}",
+        "baseline": f"{baseline.method}-{baseline.size}",
+    }
+    for metric in COMPARED:
+        diff = metric_difference(labels, ours.predictions, baseline.predictions, metric)
+        out[metric] = paired_bootstrap(diff, n, resamples, seed=seed).to_dict()
+    out["asr"] = {}
+    for attack in sorted(set(ours.attacked) & set(baseline.attacked)):
+        a_att, b_att = ours.attacked[attack], baseline.attacked[attack]
+        diff = asr_difference(a_att, ours.succeeded[attack], b_att, baseline.succeeded[attack])
+        out["asr"][attack] = paired_bootstrap(diff, a_att.shape[1], resamples, seed=seed).to_dict()
+    pairs = zip(ours.predictions, baseline.predictions, strict=False)
+    out["mcnemar"] = [mcnemar(labels, a, b).to_dict() for a, b in pairs]
+    return out

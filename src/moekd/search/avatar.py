@@ -1,0 +1,347 @@
+"""AVATAR's surrogate-assisted multi-objective search of a student configuration (Shi et al.,
+ICSE-SEIP 2024; reference implementation ``*/Vulnerability-Detection/Avatar/MOO.py`` with
+``distill_utils.py``, ``surrogate.py`` and ``reduction.py`` in soarsmu/Avatar).
+
+Thirteen genes, integer-coded in the reference's order and with its ranges: tokenizer (BPE,
+WordPiece, Unigram, WordLevel), vocabulary 1000-46000, layers 1-12, hidden 16-256, activation
+(gelu, relu, silu, gelu_new), hidden dropout 0.2-0.5 (step 0.1), intermediate 32-3072, heads
+1-12, attention dropout 0.2-0.5, max length 256-512, position embedding, learning rate (1e-3,
+1e-4, 5e-5) and batch size (16, 32, 64). A hidden size is snapped to the nearest multiple of
+its heads (the reference redraws it until it divides), so every candidate builds.
+
+Position embeddings: the reference offers absolute, relative_key and relative_key_query, but the
+installed transformers (5.x) RoBERTa accepts the last two and silently ignores them (same
+parameters, same outputs as absolute), so only ``absolute`` is offered; the gene stays, fixed,
+so configurations keep the reference's 13-gene shape.
+
+The flow: (a) draw ``samples`` configurations inside the size band, spread out by greedy
+max-min distance (the reference's adaptive random sampling), and have the caller's ``measure``
+distil each one; (b) fit ``BayesianRidge`` from the coded genes to the measured accuracy (the
+effectiveness indicator); (c) NSGA-II minimises [|size - target|, -predicted accuracy, GFLOPs]
+with the size band as a constraint; (d) pick one configuration from the Pareto set.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.core.problem import Problem
+from pymoo.core.repair import Repair
+from pymoo.operators.crossover.sbx import SBX
+from pymoo.operators.mutation.pm import PM
+from pymoo.operators.repair.rounding import RoundingRepair
+from pymoo.optimize import minimize
+from sklearn.linear_model import BayesianRidge
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from moekd.data.tokenizer_kinds import TOKENIZER_KINDS
+from moekd.errors import ConfigError
+from moekd.models.footprint import Footprint, footprint
+from moekd.models.presets import ArchSpec
+
+ACTIVATIONS = ("gelu", "relu", "silu", "gelu_new")
+DROPOUTS = (0.2, 0.3, 0.4, 0.5)
+POSITION_EMBEDDINGS = ("absolute",)
+LEARNING_RATES = (1e-3, 1e-4, 5e-5)
+BATCH_SIZES = (16, 32, 64)
+MAX_LENGTH_RANGE = (256, 512)
+
+
+@dataclass(frozen=True)
+class _Gene:
+    """An integer gene: the value itself, or an index into ``choices``."""
+
+    name: str
+    low: int
+    high: int
+    choices: tuple[Any, ...] | None = None
+
+    def value(self, code: int) -> Any:
+        return self.choices[code] if self.choices is not None else code
+
+
+def _categorical(name: str, choices: tuple[Any, ...]) -> _Gene:
+    return _Gene(name, 0, len(choices) - 1, choices)
+
+
+def _genes(max_length_cap: int | None) -> tuple[_Gene, ...]:
+    """The 13 genes in the reference's order; a cap lowers the max-length range (to a single
+    value when the cap is under 256)."""
+    high = MAX_LENGTH_RANGE[1] if max_length_cap is None else min(max_length_cap, 512)
+    if high < 1:
+        raise ConfigError(f"max length cap must be positive, got {max_length_cap}")
+    low = min(MAX_LENGTH_RANGE[0], high)
+    return (
+        _categorical("tokenizer", TOKENIZER_KINDS),
+        _Gene("vocab_size", 1000, 46000),
+        _Gene("num_hidden_layers", 1, 12),
+        _Gene("hidden_size", 16, 256),
+        _categorical("hidden_act", ACTIVATIONS),
+        _categorical("hidden_dropout_prob", DROPOUTS),
+        _Gene("intermediate_size", 32, 3072),
+        _Gene("num_attention_heads", 1, 12),
+        _categorical("attention_probs_dropout_prob", DROPOUTS),
+        _Gene("max_length", low, high),
+        _categorical("position_embedding_type", POSITION_EMBEDDINGS),
+        _categorical("lr", LEARNING_RATES),
+        _categorical("batch_size", BATCH_SIZES),
+    )
+
+
+_NAMES = tuple(g.name for g in _genes(None))
+_VOCAB, _HIDDEN, _HEADS = (
+    _NAMES.index(n) for n in ("vocab_size", "hidden_size", "num_attention_heads")
+)
+_NOT_ARCH = ("tokenizer", "lr", "batch_size")
+
+
+@dataclass(frozen=True)
+class AvatarCandidate:
+    """One point of AVATAR's space: the student's architecture plus how it is trained."""
+
+    arch: ArchSpec
+    tokenizer: str
+    lr: float
+    batch_size: int
+
+    def __post_init__(self) -> None:
+        if self.tokenizer not in TOKENIZER_KINDS:
+            raise ConfigError(
+                f"unknown tokenizer kind {self.tokenizer!r}; "
+                f"choose one of {', '.join(TOKENIZER_KINDS)}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "arch": self.arch.to_dict(),
+            "tokenizer": self.tokenizer,
+            "lr": self.lr,
+            "batch_size": self.batch_size,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AvatarCandidate:
+        return cls(
+            arch=ArchSpec(**data["arch"]),
+            tokenizer=str(data["tokenizer"]),
+            lr=float(data["lr"]),
+            batch_size=int(data["batch_size"]),
+        )
+
+
+class AvatarSearchConfig(BaseModel):
+    """Budgets of the search. ``samples`` is the expensive part: each is a real distillation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    samples: int = Field(10, ge=2, description="configurations distilled to fit the surrogate")
+    population: int = Field(40, ge=4)
+    generations: int = Field(50, ge=1)
+    size_tolerance: float = Field(0.05, gt=0, lt=1, description="relative size band, a constraint")
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class AvatarResult:
+    candidate: AvatarCandidate
+    size_mb: float
+    gflops: float
+    predicted_accuracy: float
+    samples: tuple[tuple[AvatarCandidate, float], ...]
+    pareto_size: int
+    evaluations: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "candidate": self.candidate.to_dict(),
+            "size_mb": self.size_mb,
+            "gflops": self.gflops,
+            "predicted_accuracy": self.predicted_accuracy,
+            "samples": [{"candidate": c.to_dict(), "accuracy": a} for c, a in self.samples],
+            "pareto_size": self.pareto_size,
+            "evaluations": self.evaluations,
+            "seconds": self.seconds,
+        }
+
+
+class _Space:
+    """Decoding, repair and (memoised) footprints of coded gene rows."""
+
+    def __init__(self, max_length_cap: int | None) -> None:
+        self.genes = _genes(max_length_cap)
+        self.low = np.array([g.low for g in self.genes])
+        self.high = np.array([g.high for g in self.genes])
+        self._footprints: dict[tuple[int, ...], Footprint] = {}
+
+    def candidate(self, row: Sequence[int]) -> AvatarCandidate:
+        values = {g.name: g.value(int(c)) for g, c in zip(self.genes, row, strict=True)}
+        arch = ArchSpec(**{k: v for k, v in values.items() if k not in _NOT_ARCH})
+        return AvatarCandidate(arch, values["tokenizer"], values["lr"], values["batch_size"])
+
+    def repair(self, X: np.ndarray) -> np.ndarray:
+        """Rounds into bounds and snaps each hidden size to the nearest multiple of its heads
+        that stays in range (16 <= hidden, heads <= 12, so one always exists)."""
+        X = np.clip(np.rint(X), self.low, self.high).astype(int)
+        heads = X[:, _HEADS]
+        lowest = -(-self.low[_HIDDEN] // heads) * heads
+        highest = (self.high[_HIDDEN] // heads) * heads
+        X[:, _HIDDEN] = np.clip(np.rint(X[:, _HIDDEN] / heads).astype(int) * heads, lowest, highest)
+        return X
+
+    def footprint(self, row: Sequence[int]) -> Footprint:
+        key = tuple(int(c) for c in row)
+        if key not in self._footprints:
+            arch = self.candidate(key).arch
+            self._footprints[key] = footprint(arch, seq_len=arch.max_length)
+        return self._footprints[key]
+
+
+class _HeadsRepair(Repair):
+    def __init__(self, space: _Space) -> None:
+        super().__init__()
+        self.space = space
+
+    def _do(self, problem: Problem, X: np.ndarray, **kwargs: Any) -> np.ndarray:
+        return self.space.repair(X)
+
+
+class _AvatarProblem(Problem):
+    def __init__(
+        self, space: _Space, target_mb: float, tolerance: float, surrogate: Pipeline
+    ) -> None:
+        super().__init__(
+            n_var=len(space.genes),
+            n_obj=3,
+            n_ieq_constr=1,
+            xl=space.low.astype(float),
+            xu=space.high.astype(float),
+            vtype=int,
+        )
+        self.space = space
+        self.target_mb = target_mb
+        self.band = tolerance * target_mb
+        self.surrogate = surrogate
+
+    def _evaluate(self, X: np.ndarray, out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        rows = self.space.repair(X)
+        fps = [self.space.footprint(r) for r in rows]
+        gap = np.abs(np.array([f.size_mb for f in fps]) - self.target_mb)
+        predicted = self.surrogate.predict(rows.astype(float))
+        out["F"] = np.column_stack([gap, -predicted, [f.gflops for f in fps]])
+        out["G"] = (gap - self.band)[:, None]
+
+
+def _sample_in_band(
+    space: _Space, target_mb: float, band: float, count: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``count`` random coded rows whose size is within ``band`` MB of the target.
+
+    Other genes are drawn uniformly; the vocabulary is then drawn among the values that land in
+    the band. Parameters grow linearly with the vocabulary (one embedding row each), so two
+    footprints give that interval, instead of rejecting nearly every uniform draw."""
+    v_low, v_high = int(space.low[_VOCAB]), int(space.high[_VOCAB])
+    rows: list[np.ndarray] = []
+    for _ in range(200 * count):
+        if len(rows) == count:
+            break
+        row = space.repair(rng.integers(space.low, space.high + 1)[None, :])[0]
+        row[_VOCAB] = v_low
+        size_low = space.footprint(row).size_mb
+        row[_VOCAB] = v_high
+        per_entry = (space.footprint(row).size_mb - size_low) / (v_high - v_low)
+        first = max(v_low, math.ceil(v_low + (target_mb - band - size_low) / per_entry))
+        last = min(v_high, math.floor(v_low + (target_mb + band - size_low) / per_entry))
+        if first > last:
+            continue
+        row[_VOCAB] = rng.integers(first, last + 1)
+        if abs(space.footprint(row).size_mb - target_mb) <= band:
+            rows.append(row)
+    if len(rows) < count:
+        raise ConfigError(
+            f"AVATAR's search space holds too few configurations of {target_mb} MB "
+            f"(+-{band:.3f} MB); widen the size tolerance"
+        )
+    return np.array(rows)
+
+
+def _spread(pool: np.ndarray, count: int, scale: np.ndarray) -> list[int]:
+    """Greedy max-min selection: each pick is the pool row farthest from those already picked."""
+    points = pool / scale
+    chosen = [0]
+    nearest = np.linalg.norm(points - points[0], axis=1)
+    while len(chosen) < count:
+        pick = int(np.argmax(nearest))
+        chosen.append(pick)
+        nearest = np.minimum(nearest, np.linalg.norm(points - points[pick], axis=1))
+    return chosen
+
+
+def avatar_search(
+    target_mb: float,
+    cfg: AvatarSearchConfig,
+    measure: Callable[[AvatarCandidate], float],
+    max_length_cap: int | None = None,
+) -> AvatarResult:
+    """Run AVATAR towards ``target_mb``; ``measure`` distils one candidate and returns its
+    validation accuracy (called exactly ``cfg.samples`` times, in order).
+
+    Final pick: the reference stops at the Pareto set (``MOO.py`` writes the whole archive to
+    ``pareto_set.csv`` and chooses outside the code), so here the configuration with the highest
+    predicted accuracy among the Pareto set, all of which meet the size band; ties go to the
+    smaller size gap, then fewer GFLOPs. The distilled samples seed NSGA-II's first population,
+    so a configuration inside the band always survives to the end.
+    """
+    if target_mb <= 0:
+        raise ConfigError(f"target size must be positive, got {target_mb} MB")
+    start = time.perf_counter()
+    rng = np.random.default_rng(cfg.seed)
+    space = _Space(max_length_cap)
+    band = cfg.size_tolerance * target_mb
+
+    pool = _sample_in_band(space, target_mb, band, max(10 * cfg.samples, cfg.population), rng)
+    chosen = _spread(pool, cfg.samples, np.maximum(space.high - space.low, 1))
+    sampled = pool[chosen]
+    candidates = [space.candidate(row) for row in sampled]
+    accuracies = [float(measure(c)) for c in candidates]
+    if not all(math.isfinite(a) for a in accuracies):
+        raise ValueError(f"measure returned a non-finite accuracy: {accuracies}")
+
+    surrogate = make_pipeline(StandardScaler(), BayesianRidge())
+    surrogate.fit(sampled.astype(float), np.array(accuracies))
+
+    rest = np.delete(pool, chosen, axis=0)[: max(cfg.population - cfg.samples, 0)]
+    problem = _AvatarProblem(space, target_mb, cfg.size_tolerance, surrogate)
+    algorithm = NSGA2(
+        pop_size=cfg.population,
+        sampling=np.vstack([sampled, rest]),
+        crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
+        mutation=PM(eta=20, vtype=float, repair=RoundingRepair()),
+        repair=_HeadsRepair(space),
+        eliminate_duplicates=True,
+    )
+    res = minimize(problem, algorithm, ("n_gen", cfg.generations), seed=cfg.seed, verbose=False)
+
+    opt = res.opt[res.opt.get("CV").ravel() <= 0]
+    pareto = space.repair(np.atleast_2d(opt.get("X")))
+    F = np.atleast_2d(opt.get("F"))
+    best = int(np.lexsort((F[:, 2], F[:, 0], F[:, 1]))[0])
+    fp = space.footprint(pareto[best])
+    return AvatarResult(
+        candidate=space.candidate(pareto[best]),
+        size_mb=fp.size_mb,
+        gflops=fp.gflops,
+        predicted_accuracy=float(-F[best, 1]),
+        samples=tuple(zip(candidates, accuracies, strict=True)),
+        pareto_size=len(pareto),
+        evaluations=int(res.algorithm.evaluator.n_eval),
+        seconds=time.perf_counter() - start,
+    )

@@ -1,0 +1,187 @@
+"""The baselines' student searches: Compressor's GA and AVATAR's surrogate + NSGA-II."""
+
+from __future__ import annotations
+
+import json
+from itertools import product
+
+import numpy as np
+import pytest
+import torch
+from transformers import RobertaConfig, RobertaForSequenceClassification
+
+from moekd.errors import ConfigError
+from moekd.models.footprint import BYTES_PER_PARAM, MB, footprint
+from moekd.models.presets import ArchSpec
+from moekd.search.avatar import (
+    POSITION_EMBEDDINGS,
+    AvatarCandidate,
+    AvatarResult,
+    AvatarSearchConfig,
+    _Space,
+    avatar_search,
+)
+from moekd.search.compressor import (
+    ATTENTION_HEADS,
+    HIDDEN_SIZES,
+    CompressorSearchConfig,
+    SearchResult,
+    compressor_search,
+)
+
+TARGETS = [(3.0, 400), (1.5, 160)]  # (MB, block size): the papers' 3 MB and our half size
+FAST_GA = CompressorSearchConfig(generations=30)  # lands in the band from 20 generations on
+FAST_MOO = AvatarSearchConfig(samples=6, population=16, generations=10)
+
+
+def within(size_mb: float, target_mb: float, tolerance: float = 0.05) -> bool:
+    return abs(size_mb - target_mb) <= tolerance * target_mb
+
+
+@pytest.fixture(scope="module")
+def compressor_results() -> dict[float, SearchResult]:
+    return {mb: compressor_search(mb, length, FAST_GA) for mb, length in TARGETS}
+
+
+@pytest.mark.parametrize(("target_mb", "max_length"), TARGETS)
+def test_compressor_lands_within_5_percent(
+    compressor_results: dict[float, SearchResult], target_mb: float, max_length: int
+) -> None:
+    result = compressor_results[target_mb]
+    assert within(result.size_mb, target_mb)
+    assert result.arch.max_length == max_length
+    assert result.gflops > 0
+    assert result.evaluations > FAST_GA.population
+    assert json.loads(json.dumps(result.to_dict()))["arch"]["max_length"] == max_length
+
+
+def test_compressor_size_is_the_built_models_size(
+    compressor_results: dict[float, SearchResult],
+) -> None:
+    result = compressor_results[3.0]
+    model = RobertaForSequenceClassification(result.arch.roberta_config())
+    params = sum(p.numel() for p in model.parameters())
+    assert result.size_mb == pytest.approx(params * BYTES_PER_PARAM / MB, abs=1e-12)
+
+
+def test_compressor_hidden_sizes_always_divide_by_heads() -> None:
+    assert all(h % a == 0 for h, a in product(HIDDEN_SIZES, ATTENTION_HEADS))
+
+
+def test_compressor_is_deterministic_per_seed() -> None:
+    cfg = CompressorSearchConfig(generations=10, seed=3)
+    first, second = (compressor_search(3.0, 400, cfg) for _ in range(2))
+    assert (first.arch, first.size_mb, first.evaluations) == (
+        second.arch,
+        second.size_mb,
+        second.evaluations,
+    )
+
+
+def test_compressor_refuses_an_unreachable_size() -> None:
+    # The smallest genome (1000 x 16 embeddings, one layer) is already ~0.08 MB.
+    with pytest.raises(ConfigError, match="no student within 5%"):
+        compressor_search(0.01, 400, CompressorSearchConfig(generations=2))
+
+
+def fake_accuracy(candidate: AvatarCandidate) -> float:
+    """Deterministic in the genes: deeper, wider and less dropout is 'better', BPE helps."""
+    arch = candidate.arch
+    return (
+        0.5
+        + 0.02 * arch.num_hidden_layers
+        + 0.0005 * arch.hidden_size
+        - 0.1 * arch.hidden_dropout_prob
+        + (0.03 if candidate.tokenizer == "BPE" else 0.0)
+    )
+
+
+def run_avatar(
+    target_mb: float, cfg: AvatarSearchConfig, cap: int | None = None
+) -> tuple[AvatarResult, list[AvatarCandidate]]:
+    measured: list[AvatarCandidate] = []
+
+    def measure(candidate: AvatarCandidate) -> float:
+        measured.append(candidate)
+        return fake_accuracy(candidate)
+
+    return avatar_search(target_mb, cfg, measure, max_length_cap=cap), measured
+
+
+@pytest.mark.parametrize("target_mb", [3.0, 1.5])
+def test_avatar_measures_n_samples_and_lands_within_tolerance(target_mb: float) -> None:
+    cfg = AvatarSearchConfig(generations=20)
+    result, measured = run_avatar(target_mb, cfg)
+    assert len(measured) == cfg.samples
+    assert [c for c, _ in result.samples] == measured
+    assert [a for _, a in result.samples] == [fake_accuracy(c) for c in measured]
+    assert len(set(measured)) == cfg.samples  # spread out, no repeats
+    assert within(result.size_mb, target_mb)
+    assert 1 <= result.pareto_size <= cfg.population
+    # The surrogate learned the fake trend: the pick is at least as good as a typical sample.
+    assert result.predicted_accuracy >= float(np.median([a for _, a in result.samples]))
+    for candidate in [result.candidate, *measured]:
+        assert candidate.arch.hidden_size % candidate.arch.num_attention_heads == 0
+        assert candidate.arch.position_embedding_type in POSITION_EMBEDDINGS
+
+
+def test_avatar_samples_are_in_the_size_band() -> None:
+    _, measured = run_avatar(1.5, FAST_MOO)
+    for candidate in measured:
+        arch = candidate.arch
+        assert within(footprint(arch, seq_len=arch.max_length).size_mb, 1.5)
+
+
+def test_avatar_is_deterministic_per_seed_and_serialises() -> None:
+    first, _ = run_avatar(3.0, FAST_MOO)
+    second, _ = run_avatar(3.0, FAST_MOO)
+    assert first.candidate == second.candidate
+    assert first.samples == second.samples
+    data = json.loads(json.dumps(first.to_dict()))
+    assert AvatarCandidate.from_dict(data["candidate"]) == first.candidate
+    assert len(data["samples"]) == FAST_MOO.samples
+
+
+def test_avatar_caps_the_max_length() -> None:
+    result, measured = run_avatar(1.5, FAST_MOO, cap=160)
+    assert all(c.arch.max_length <= 160 for c in [result.candidate, *measured])
+    assert within(result.size_mb, 1.5)
+
+
+def test_avatar_repair_makes_hidden_divisible_by_heads() -> None:
+    space = _Space(None)
+    rng = np.random.default_rng(0)
+    rows = space.repair(rng.uniform(space.low, space.high, size=(5000, len(space.genes))))
+    names = [g.name for g in space.genes]
+    hidden = rows[:, names.index("hidden_size")]
+    heads = rows[:, names.index("num_attention_heads")]
+    assert np.all(hidden % heads == 0)
+    assert np.all((rows >= space.low) & (rows <= space.high))
+
+
+def test_avatar_candidate_rejects_unknown_tokenizer() -> None:
+    arch = ArchSpec(1000, 64, 2, 4, 128, 256)
+    with pytest.raises(ConfigError, match="unknown tokenizer kind"):
+        AvatarCandidate(arch, "SentencePiece", 1e-3, 16)
+
+
+def test_relative_position_embeddings_are_still_ignored() -> None:
+    """Why POSITION_EMBEDDINGS is only 'absolute': this transformers RoBERTa takes
+    relative_key(_query) without error but builds and computes exactly the absolute model. If
+    this fails, transformers supports them again and the gene can offer them."""
+    ids = torch.tensor([[0, 5, 6, 7, 2]])
+    logits = {}
+    for kind in ("absolute", "relative_key", "relative_key_query"):
+        torch.manual_seed(0)
+        config = RobertaConfig(
+            vocab_size=20,
+            hidden_size=8,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=16,
+            max_position_embeddings=12,
+            position_embedding_type=kind,
+        )
+        logits[kind] = RobertaForSequenceClassification(config).eval()(input_ids=ids).logits
+    assert torch.equal(logits["absolute"], logits["relative_key"])
+    assert torch.equal(logits["absolute"], logits["relative_key_query"])

@@ -1,0 +1,102 @@
+"""Seed aggregation, paired bootstrap intervals and McNemar's test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from moekd.evaluation.comparison import StudentSeeds, aggregate, compare
+from moekd.evaluation.stats import (
+    asr_difference,
+    mcnemar,
+    mean_std,
+    metric_difference,
+    paired_bootstrap,
+)
+
+
+def test_mean_std_uses_the_sample_deviation() -> None:
+    assert mean_std([0.5, 0.7]) == pytest.approx((0.6, np.std([0.5, 0.7], ddof=1)))
+    assert mean_std([0.4]) == (0.4, 0.0)
+
+
+def test_bootstrap_interval_brackets_a_clear_difference_and_zero_for_equal_models() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    good = np.where(rng.random(400) < 0.9, labels, 1 - labels)[None]
+    bad = np.where(rng.random(400) < 0.6, labels, 1 - labels)[None]
+    clear = paired_bootstrap(metric_difference(labels, good, bad, "accuracy"), 400, 500)
+    assert clear.low > 0.2 and clear.excludes_zero
+    assert clear.low <= clear.difference <= clear.high
+    same = paired_bootstrap(metric_difference(labels, good, good, "f1"), 400, 200)
+    assert same.difference == same.low == same.high == 0.0 and not same.excludes_zero
+
+
+def test_asr_difference_counts_only_attacked_functions_per_seed() -> None:
+    attacked_a = np.array([[True, True, False, False]])
+    success_a = np.array([[True, False, True, True]])  # the unattacked successes must not count
+    attacked_b = np.array([[True, True, True, True]])
+    success_b = np.array([[True, True, True, True]])
+    diff = asr_difference(attacked_a, success_a, attacked_b, success_b)
+    assert diff(np.arange(4)) == pytest.approx(0.5 - 1.0)
+
+
+def test_mcnemar_exact_test() -> None:
+    labels = np.ones(30, int)
+    a = np.ones(30, int)
+    b = np.ones(30, int)
+    b[:12] = 0  # A right and B wrong on 12; no example the other way round
+    result = mcnemar(labels, a, b)
+    assert (result.a_only, result.b_only) == (12, 0)
+    assert result.p_value == pytest.approx(2 * 0.5**12)
+    assert mcnemar(labels, a, a).p_value == 1.0
+
+
+def _student(method: str, accs: list[float], preds: np.ndarray) -> StudentSeeds:
+    test = [
+        {
+            "accuracy": a,
+            "precision": a,
+            "recall": a,
+            "f1": a,
+            "params": 10,
+            "size_mb": 1.0,
+            "gflops": 0.1,
+            "latency_ms": 2.0,
+        }
+        for a in accs
+    ]
+    summary = {
+        "asr": 0.5,
+        "attacked": 2,
+        "succeeded": 1,
+        "robust_accuracy": 0.5,
+        "mean_queries": 3.0,
+        "mean_changed_identifiers": 1.0,
+        "seconds": 1.0,
+    }
+    flags = np.array([[True, True]] * len(accs))
+    return StudentSeeds(
+        method,
+        "3mb",
+        list(range(len(accs))),
+        test,
+        preds,
+        {"mhm": [summary] * len(accs)},
+        {"mhm": flags},
+        {"mhm": flags},
+    )
+
+
+def test_aggregate_and_compare_shapes() -> None:
+    labels = np.array([0, 1, 1, 0, 1, 0])
+    ours = _student("moekd", [0.8, 0.6], np.stack([labels, labels]))
+    theirs = _student("vanilla_kd", [0.5, 0.5], np.stack([1 - labels, labels]))
+    entry = aggregate(ours)
+    assert entry["accuracy"] == pytest.approx(0.7)
+    assert entry["std"]["accuracy"] == pytest.approx(np.std([0.8, 0.6], ddof=1))
+    assert entry["attacks"]["mhm"]["attacked"] == 4 and entry["size_mb"] == 1.0
+    result = compare(ours, theirs, labels, resamples=100)
+    assert result["accuracy"]["difference"] == pytest.approx(1.0 - 0.5)
+    assert result["asr"]["mhm"]["difference"] == 0.0
+    assert [m["a_only"] for m in result["mcnemar"]] == [6, 0]
