@@ -30,13 +30,17 @@ class Run:
         atomic_write_text(self.root / "config.yaml", self.cfg.dump())
 
     def section_hash(self, sections: tuple[str, ...]) -> str:
-        """sha256 of the named config entries (``teacher``, or dotted: ``router.fraction``)."""
-        dumped = self.cfg.model_dump(mode="json")
+        """sha256 of the named config entries (``teacher``, or dotted: ``router.fraction``).
+
+        Only settings that differ from their defaults enter the hash, so a setting added to
+        moekd later (with a default) leaves finished runs valid; an entry at its default hashes
+        as absent."""
+        dumped = self.cfg.model_dump(mode="json", exclude_defaults=True)
         picked = {}
         for name in sections:
             value = dumped
             for key in name.split("."):
-                value = value[key]
+                value = value.get(key) if isinstance(value, dict) else None
             picked[name] = value
         text = json.dumps(picked, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
