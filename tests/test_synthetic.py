@@ -222,3 +222,12 @@ def test_samples_are_frozen_code_samples(corpus: list[CodeSample]) -> None:
     assert isinstance(s, CodeSample)
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.label = 0  # type: ignore[misc]
+
+
+def test_max_lines_bounds_every_function_and_keeps_twins() -> None:
+    corpus = generate_corpus(120, seed=3, max_lines=20)
+    assert all(s.code.count("\n") <= 20 for s in corpus)
+    assert generate_corpus(120, seed=3, max_lines=20) == corpus
+    assert sum(s.label for s in corpus) == 60
+    with pytest.raises(ValueError, match="max_lines"):
+        generate_corpus(10, max_lines=12)

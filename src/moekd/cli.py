@@ -41,13 +41,17 @@ def _quiet_libraries() -> None:
     logging.getLogger("accelerate").setLevel(logging.ERROR)
 
 
-def _run(config: str, out: Path, until: str | None) -> None:
+def _run(config: str, out: Path, until: str | None, seeds: int | None = None) -> None:
     from accelerate import PartialState
 
     from moekd.config import load_config
     from moekd.pipeline import run_pipeline
 
-    run = run_pipeline(load_config(config), out, until)
+    cfg = load_config(config)
+    if seeds is not None:
+        students = cfg.students.model_copy(update={"seeds": cfg.students.seeds[:seeds]})
+        cfg = cfg.model_copy(update={"students": students})
+    run = run_pipeline(cfg, out, until)
     if not PartialState().is_main_process:
         return
     report = run.path("report.md")
@@ -57,9 +61,16 @@ def _run(config: str, out: Path, until: str | None) -> None:
 
 
 @app.command()
-def demo(out: OutOption = Path("runs/demo")) -> None:
-    """Run the whole pipeline on the built-in synthetic corpus (minutes on a laptop)."""
-    _run("demo", out, None)
+def demo(
+    out: OutOption = Path("runs/demo"),
+    seeds: Annotated[
+        int | None,
+        typer.Option(min=1, max=3, help="distil each student with only the first N seeds"),
+    ] = None,
+) -> None:
+    """Run the whole pipeline on the built-in synthetic corpus: teacher, experts, router, and
+    every method's students over 3 seeds with intervals (--seeds 1: the quick version)."""
+    _run("demo", out, None, seeds)
 
 
 @app.command()

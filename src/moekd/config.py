@@ -34,7 +34,7 @@ class DataConfig(_Strict):
     source: str = "synthetic"
     synthetic_size: int = Field(1200, ge=40)
     synthetic_max_lines: int = Field(
-        60, ge=16, description="longest synthetic function; shorter is easier and faster"
+        60, ge=20, description="longest synthetic function; shorter is easier and faster"
     )
     train: str | None = None
     valid: str | None = None

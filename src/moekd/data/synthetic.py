@@ -53,6 +53,7 @@ void release_node(struct node *node);
 # Short functions make the fix too large a share of the text; ``max_lines`` trades that realism
 # for speed (the demo's models read 128 tokens).
 _MIN_LINES, _MAX_LINES = 12, 60
+_SHORTEST_MAX_LINES = 20  # the longest flaw families (integer overflow) need this many
 _TABLE_SLOTS = 64  # size of struct table.slots in C_PRELUDE
 
 
@@ -931,8 +932,8 @@ def generate_corpus(
         raise ValueError("n must be >= 0")
     if not 0.0 <= vulnerable_fraction <= 1.0:
         raise ValueError("vulnerable_fraction must be within [0, 1]")
-    if max_lines < _MIN_LINES + 4:
-        raise ValueError(f"max_lines must be at least {_MIN_LINES + 4}")
+    if max_lines < _SHORTEST_MAX_LINES:
+        raise ValueError(f"max_lines must be at least {_SHORTEST_MAX_LINES}")
     rng = random.Random(seed)
     n_vuln = int(n * vulnerable_fraction + 0.5)
     n_safe = n - n_vuln
