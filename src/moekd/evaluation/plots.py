@@ -3,6 +3,8 @@ accuracy against ASR (the trade-off the method claims to improve)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,63 +21,48 @@ def _mean_asr(entry: dict[str, Any]) -> float | None:
     return sum(rates) / len(rates) if rates else None
 
 
-def _accuracy_vs_size(methods: dict[str, dict[str, Any]], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, m in methods.items():
-        ax.errorbar(
-            m["size_mb"],
-            m["accuracy"],
-            yerr=m.get("std", {}).get("accuracy", 0),
-            fmt="o",
-            capsize=3,
-            label=name,
-        )
-    ax.set_xlabel("size on disk (MB, fp32)")
-    ax.set_ylabel("test accuracy")
+@contextmanager
+def _figure(path: Path, width: float, xlabel: str, ylabel: str) -> Iterator[Any]:
+    """Axes to draw on; labelled, laid out, saved to ``path`` and closed on exit."""
+    fig, ax = plt.subplots(figsize=(width, 4))
+    yield ax
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _accuracy_vs_size(methods: dict[str, dict[str, Any]], path: Path) -> None:
+    with _figure(path, 6, "size on disk (MB, fp32)", "test accuracy") as ax:
+        for name, m in methods.items():
+            spread = m.get("std", {}).get("accuracy", 0)
+            ax.errorbar(m["size_mb"], m["accuracy"], yerr=spread, fmt="o", capsize=3, label=name)
 
 
 def _asr_by_method(methods: dict[str, dict[str, Any]], path: Path) -> None:
     attacks = sorted({a for m in methods.values() for a in m.get("attacks", {})})
-    fig, ax = plt.subplots(figsize=(7, 4))
     width = 0.8 / max(len(attacks), 1)
-    for j, attack in enumerate(attacks):
-        xs, ys, errs = [], [], []
-        for i, m in enumerate(methods.values()):
-            if attack in m.get("attacks", {}):
-                xs.append(i + j * width)
-                ys.append(m["attacks"][attack]["asr"])
-                errs.append(m["attacks"][attack].get("asr_std", 0))
-        ax.bar(xs, ys, width, yerr=errs, capsize=2, label=attack)
-    ax.set_xticks(
-        [i + 0.4 - width / 2 for i in range(len(methods))],
-        list(methods),
-        rotation=30,
-        ha="right",
-        fontsize=7,
-    )
-    ax.set_ylabel("attack success rate (lower is more robust)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with _figure(path, 7, "", "attack success rate (lower is more robust)") as ax:
+        for j, attack in enumerate(attacks):
+            xs, ys, errs = [], [], []
+            for i, m in enumerate(methods.values()):
+                if attack in m.get("attacks", {}):
+                    xs.append(i + j * width)
+                    ys.append(m["attacks"][attack]["asr"])
+                    errs.append(m["attacks"][attack].get("asr_std", 0))
+            ax.bar(xs, ys, width, yerr=errs, capsize=2, label=attack)
+        ticks = [i + 0.4 - width / 2 for i in range(len(methods))]
+        ax.set_xticks(ticks, list(methods), rotation=30, ha="right", fontsize=7)
 
 
 def _accuracy_vs_asr(methods: dict[str, dict[str, Any]], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, m in methods.items():
-        asr = _mean_asr(m)
-        if asr is not None:
-            ax.scatter(asr, m["accuracy"], label=name)
-    ax.set_xlabel("mean ASR over attacks (lower is more robust)")
-    ax.set_ylabel("test accuracy")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with _figure(path, 6, "mean ASR over attacks (lower is more robust)", "test accuracy") as ax:
+        for name, m in methods.items():
+            asr = _mean_asr(m)
+            if asr is not None:
+                ax.scatter(asr, m["accuracy"], label=name)
 
 
 def write_plots(results: dict[str, Any], folder: Path) -> list[Path]:
