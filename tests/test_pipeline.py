@@ -81,6 +81,8 @@ def test_results_json_has_every_part(finished_run: tuple[Path, str]) -> None:
     for searched in ("compressor", "avatar"):
         record = json.loads((run / "search" / f"{searched}-1.5mb.json").read_text())
         assert abs(record["size_mb"] - 1.5) <= 0.05 * 1.5
+        # The built student, with the vocabulary its tokenizer really learned, too.
+        assert abs(results["methods"][f"{searched}-1.5mb"]["size_mb"] - 1.5) <= 0.05 * 1.5
     comparisons = {c["baseline"]: c for c in results["comparisons"]}
     assert set(comparisons) == names - {"moekd-1.5mb"}
     for c in comparisons.values():

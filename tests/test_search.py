@@ -185,3 +185,22 @@ def test_relative_position_embeddings_are_still_ignored() -> None:
         logits[kind] = RobertaForSequenceClassification(config).eval()(input_ids=ids).logits
     assert torch.equal(logits["absolute"], logits["relative_key"])
     assert torch.equal(logits["absolute"], logits["relative_key_query"])
+
+
+def test_vocabulary_caps_keep_searched_sizes_truthful() -> None:
+    """A corpus that only supports 1,200 BPE entries: the searches must reach the target with
+    other genes, and report the vocabulary the student will really have."""
+    caps = {"BPE": 1200, "WordPiece": 900, "Unigram": 1500, "WordLevel": 700}
+    comp = compressor_search(1.5, 160, FAST_GA, vocab_cap=caps["BPE"])
+    assert comp.arch.vocab_size <= 1200 and within(comp.size_mb, 1.5)
+    assert within(footprint(comp.arch, seq_len=160).size_mb, 1.5)
+
+    def measure(candidate: AvatarCandidate) -> float:
+        return 0.5 + candidate.arch.num_hidden_layers / 100
+
+    result = avatar_search(1.5, FAST_MOO, measure, max_length_cap=160, vocab_caps=caps)
+    chosen = result.candidate
+    assert chosen.arch.vocab_size <= caps[chosen.tokenizer]
+    assert within(footprint(chosen.arch, seq_len=chosen.arch.max_length).size_mb, 1.5)
+    for sample, _ in result.samples:
+        assert sample.arch.vocab_size <= caps[sample.tokenizer]

@@ -12,14 +12,16 @@ import numpy as np
 from accelerate import PartialState
 
 from moekd.config import StudentSize
+from moekd.data.tokenizer_kinds import TOKENIZER_KINDS, train_tokenizer
 from moekd.io import atomic_write_json
 from moekd.methods.distill import distill, student_tokenizer
 from moekd.models.presets import ArchSpec
 from moekd.run import Run
 from moekd.search.avatar import AvatarCandidate, avatar_search
-from moekd.search.compressor import compressor_search
+from moekd.search.compressor import VOCAB_SIZES, compressor_search
 
 COMPRESSOR_BLOCK = 400  # Compressor's block size, when students.max_length leaves it open
+LARGEST_VOCAB = max(VOCAB_SIZES)  # Compressor's grid reaches 50,000; AVATAR's 46,000
 
 
 def _saved(path: Path) -> dict[str, Any] | None:
@@ -33,12 +35,28 @@ def _save(path: Path, record: dict[str, Any]) -> None:
     PartialState().wait_for_everyone()
 
 
+def vocab_caps(run: Run) -> dict[str, int]:
+    """The most entries each tokenizer kind learns on the distillation split (trained once with
+    the largest vocabulary any search may ask for), so searches size students truthfully."""
+    path = run.path("search", "vocab_caps.json")
+    caps = _saved(path)
+    if caps is None:
+        codes = [s.code for s in run.splits.unlabeled]
+        caps = {
+            kind: len(train_tokenizer(kind, codes, LARGEST_VOCAB, 8)) for kind in TOKENIZER_KINDS
+        }
+        _save(path, caps)
+    return caps
+
+
 def compressor_architecture(run: Run, size: StudentSize) -> tuple[ArchSpec, dict[str, Any]]:
     path = run.path("search", f"compressor-{size.label}.json")
     record = _saved(path)
     if record is None:
         block = run.cfg.students.max_length or COMPRESSOR_BLOCK
-        result = compressor_search(size.target_mb, block, run.cfg.baselines.compressor.search)
+        result = compressor_search(
+            size.target_mb, block, run.cfg.baselines.compressor.search, vocab_caps(run)["BPE"]
+        )
         record = {"target_mb": size.target_mb, **result.to_dict()}
         _save(path, record)
     return ArchSpec(**record["arch"]), record
@@ -99,6 +117,7 @@ def avatar_candidate(run: Run, size: StudentSize) -> tuple[AvatarCandidate, dict
             run.cfg.baselines.avatar.search,
             _measure_candidates(run, size),
             max_length_cap=run.cfg.students.max_length,
+            vocab_caps=vocab_caps(run),
         )
         record = {"target_mb": size.target_mb, **result.to_dict()}
         _save(path, record)

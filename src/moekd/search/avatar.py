@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,14 +176,24 @@ class AvatarResult:
 class _Space:
     """Decoding, repair and (memoised) footprints of coded gene rows."""
 
-    def __init__(self, max_length_cap: int | None) -> None:
+    def __init__(
+        self, max_length_cap: int | None, vocab_caps: Mapping[str, int] | None = None
+    ) -> None:
         self.genes = _genes(max_length_cap)
+        self.vocab_caps = dict(vocab_caps or {})
         self.low = np.array([g.low for g in self.genes])
         self.high = np.array([g.high for g in self.genes])
         self._footprints: dict[tuple[int, ...], Footprint] = {}
 
+    def vocab_cap(self, row: Sequence[int]) -> int | None:
+        """The most entries the row's tokenizer kind reaches on the caller's corpus."""
+        return self.vocab_caps.get(self.genes[0].value(int(row[0])))
+
     def candidate(self, row: Sequence[int]) -> AvatarCandidate:
         values = {g.name: g.value(int(c)) for g, c in zip(self.genes, row, strict=True)}
+        cap = self.vocab_caps.get(values["tokenizer"])
+        if cap is not None:  # a bigger vocabulary gene would build the same, smaller model
+            values["vocab_size"] = min(values["vocab_size"], cap)
         arch = ArchSpec(**{k: v for k, v in values.items() if k not in _NOT_ARCH})
         return AvatarCandidate(arch, values["tokenizer"], values["lr"], values["batch_size"])
 
@@ -248,12 +258,18 @@ def _sample_in_band(
     Other genes are drawn uniformly; the vocabulary is then drawn among the values that land in
     the band. Parameters grow linearly with the vocabulary (one embedding row each), so two
     footprints give that interval, instead of rejecting nearly every uniform draw."""
-    v_low, v_high = int(space.low[_VOCAB]), int(space.high[_VOCAB])
     rows: list[np.ndarray] = []
     for _ in range(200 * count):
         if len(rows) == count:
             break
         row = space.repair(rng.integers(space.low, space.high + 1)[None, :])[0]
+        v_low = int(space.low[_VOCAB])
+        v_high = min(int(space.high[_VOCAB]), space.vocab_cap(row) or int(space.high[_VOCAB]))
+        if v_high <= v_low:  # the corpus caps this tokenizer below the gene's range
+            row[_VOCAB] = v_low
+            if abs(space.footprint(row).size_mb - target_mb) <= band:
+                rows.append(row)
+            continue
         row[_VOCAB] = v_low
         size_low = space.footprint(row).size_mb
         row[_VOCAB] = v_high
@@ -290,9 +306,15 @@ def avatar_search(
     cfg: AvatarSearchConfig,
     measure: Callable[[AvatarCandidate], float],
     max_length_cap: int | None = None,
+    vocab_caps: Mapping[str, int] | None = None,
 ) -> AvatarResult:
     """Run AVATAR towards ``target_mb``; ``measure`` distils one candidate and returns its
     validation accuracy (called exactly ``cfg.samples`` times, in order).
+
+    ``vocab_caps`` (tokenizer kind -> the most entries it learns on the distillation corpus)
+    keeps sizes honest: on a small corpus a 40,000-entry WordLevel gene builds a model with the
+    corpus's few thousand words, far under the target, so candidates are sized with the
+    vocabulary they will really get.
 
     Final pick: the reference stops at the Pareto set (``MOO.py`` writes the whole archive to
     ``pareto_set.csv`` and chooses outside the code), so here the configuration with the highest
@@ -304,7 +326,7 @@ def avatar_search(
         raise ConfigError(f"target size must be positive, got {target_mb} MB")
     start = time.perf_counter()
     rng = np.random.default_rng(cfg.seed)
-    space = _Space(max_length_cap)
+    space = _Space(max_length_cap, vocab_caps)
     band = cfg.size_tolerance * target_mb
 
     pool = _sample_in_band(space, target_mb, band, max(10 * cfg.samples, cfg.population), rng)

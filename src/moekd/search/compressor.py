@@ -81,11 +81,13 @@ class SearchResult:
         }
 
 
-def decode(genes: tuple[int, ...], max_length: int) -> ArchSpec:
-    """The architecture that grid indices ``(vocab, heads, hidden, intermediate, layers)`` name."""
+def decode(genes: tuple[int, ...], max_length: int, vocab_cap: int | None = None) -> ArchSpec:
+    """The architecture that grid indices ``(vocab, heads, hidden, intermediate, layers)`` name;
+    ``vocab_cap``: the most entries the tokenizer learns on the corpus (a bigger gene builds the
+    same model)."""
     vocab, heads, hidden, intermediate, layers = (g[i] for g, i in zip(GRIDS, genes, strict=True))
     return ArchSpec(
-        vocab_size=vocab,
+        vocab_size=vocab if vocab_cap is None else min(vocab, vocab_cap),
         hidden_size=hidden,
         num_hidden_layers=layers,
         num_attention_heads=heads,
@@ -98,7 +100,13 @@ class _CompressorProblem(Problem):
     """Minimises the negated fitness, and remembers the fittest genome seen inside the size band
     (a GA revisits genomes often, so footprints are memoised)."""
 
-    def __init__(self, target_mb: float, max_length: int, cfg: CompressorSearchConfig) -> None:
+    def __init__(
+        self,
+        target_mb: float,
+        max_length: int,
+        cfg: CompressorSearchConfig,
+        vocab_cap: int | None = None,
+    ) -> None:
         super().__init__(
             n_var=len(GRIDS),
             n_obj=1,
@@ -108,13 +116,14 @@ class _CompressorProblem(Problem):
         )
         self.target_mb = target_mb
         self.max_length = max_length
+        self.vocab_cap = vocab_cap
         self.cfg = cfg
         self._footprints: dict[tuple[int, ...], Footprint] = {}
         self.best_in_band: tuple[float, tuple[int, ...]] | None = None
 
     def footprint_of(self, genes: tuple[int, ...]) -> Footprint:
         if genes not in self._footprints:
-            arch = decode(genes, self.max_length)
+            arch = decode(genes, self.max_length, self.vocab_cap)
             self._footprints[genes] = footprint(arch, seq_len=self.max_length)
         return self._footprints[genes]
 
@@ -136,7 +145,7 @@ class _CompressorProblem(Problem):
 
 
 def compressor_search(
-    target_mb: float, max_length: int, cfg: CompressorSearchConfig
+    target_mb: float, max_length: int, cfg: CompressorSearchConfig, vocab_cap: int | None = None
 ) -> SearchResult:
     """The student Compressor's GA picks for ``target_mb`` at block size ``max_length``.
 
@@ -146,13 +155,14 @@ def compressor_search(
     population); the band matters for long blocks, where attention FLOPs outgrow a unit penalty
     and the raw optimum runs past the target (3 MB at 1024 tokens: a 10.9 MB model). A run that
     never meets the band raises ``ConfigError`` rather than return a student of the wrong size.
+    ``vocab_cap`` sizes candidates with the vocabulary their BPE really learns on the corpus.
     """
     if target_mb <= 0:
         raise ConfigError(f"target size must be positive, got {target_mb} MB")
     if max_length < 1:
         raise ConfigError(f"max length must be positive, got {max_length}")
     start = time.perf_counter()
-    problem = _CompressorProblem(target_mb, max_length, cfg)
+    problem = _CompressorProblem(target_mb, max_length, cfg, vocab_cap)
     algorithm = GA(
         pop_size=cfg.population,
         sampling=IntegerRandomSampling(),
@@ -170,7 +180,7 @@ def compressor_search(
     genes = problem.best_in_band[1]
     fp = problem.footprint_of(genes)
     return SearchResult(
-        arch=decode(genes, max_length),
+        arch=decode(genes, max_length, vocab_cap),
         size_mb=fp.size_mb,
         gflops=fp.gflops,
         evaluations=int(res.algorithm.evaluator.n_eval),
