@@ -96,6 +96,9 @@ def test_aggregate_and_compare_shapes() -> None:
     assert entry["accuracy"] == pytest.approx(0.7)
     assert entry["std"]["accuracy"] == pytest.approx(np.std([0.8, 0.6], ddof=1))
     assert entry["attacks"]["mhm"]["attacked"] == 4 and entry["size_mb"] == 1.0
+    assert entry["constant_seeds"] == 0
+    constant = _student("avatar", [0.5], np.zeros((1, 6), int))
+    assert aggregate(constant)["constant_seeds"] == 1
     result = compare(ours, theirs, labels, resamples=100)
     assert result["accuracy"]["difference"] == pytest.approx(1.0 - 0.5)
     assert result["asr"]["mhm"]["difference"] == 0.0

@@ -64,6 +64,9 @@ def aggregate(student: StudentSeeds) -> dict[str, Any]:
             entry[key] = float(np.mean(values)) if key == "latency_ms" else values[0]
     entry["std"] = std
     entry["seeds"] = student.seeds
+    # A student that gives every test function one label cannot be flipped: ASR 0 by
+    # construction, which readers must not take for robustness.
+    entry["constant_seeds"] = int(sum(len(np.unique(p)) == 1 for p in student.predictions))
     entry["per_seed"] = {str(s): m for s, m in zip(student.seeds, student.test, strict=True)}
     entry["attacks"] = {a: _attack_aggregate(s) for a, s in student.attacks.items() if s}
     return entry

@@ -36,8 +36,18 @@ def model_table(rows: dict[str, dict[str, Any]]) -> str:
     lines = [header, rule]
     for name, metrics in rows.items():
         cells = [_cell(metrics, key, fmt) for key, _, fmt in MODEL_COLUMNS]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {_name(name, metrics)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _name(name: str, metrics: dict[str, Any]) -> str:
+    return f"{name} †" if metrics.get("constant_seeds") else name
+
+
+CONSTANT_NOTE = (
+    "†: gives every test function the same label (in at least one seed): its attacks cannot "
+    "succeed, so its ASR of 0 is not robustness."
+)
 
 
 def _attack_cell(summary: dict[str, Any] | None, key: str) -> str:
@@ -85,7 +95,7 @@ def robustness_table(rows: dict[str, dict[str, Any]]) -> str | None:
         if found:
             cells = [_attack_cell(found.get(a), "asr") for a in attacks]
             cells += [_attack_cell(found.get(a), "robust_accuracy") for a in attacks]
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            lines.append(f"| {_name(name, metrics)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -103,6 +113,8 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         rows["mixture of experts"] = results["moe"]
     rows.update(results.get("methods", {}))
     lines += ["", "## Test set", "", model_table(rows), ""]
+    if any(m.get("constant_seeds") for m in rows.values()):
+        lines += [CONSTANT_NOTE, ""]
     robustness = robustness_table(rows)
     if robustness:
         lines += ["## Robustness (identifier renaming)", "", robustness, ""]

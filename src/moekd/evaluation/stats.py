@@ -15,8 +15,6 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from moekd.evaluation.metrics import classification_metrics
-
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single value)."""
@@ -40,20 +38,22 @@ class Interval:
 
 
 def paired_bootstrap(
-    difference: Callable[[np.ndarray], float],
+    difference: Callable[[np.ndarray], np.ndarray],
     n: int,
     resamples: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> Interval:
-    """Percentile bootstrap of ``difference(indices)`` over ``n`` paired examples."""
+    """Percentile bootstrap of ``difference(indices)`` over ``n`` paired examples.
+
+    ``difference`` is vectorised: it maps index arrays of shape (..., n) to shape (...)."""
     full = float(difference(np.arange(n)))
     if n < 2:
         return Interval(full, full, full, confidence)
     result = stats.bootstrap(
         (np.arange(n),),
-        difference,
-        vectorized=False,
+        lambda idx, axis=-1: difference(np.moveaxis(idx, axis, -1)),
+        vectorized=True,
         n_resamples=resamples,
         confidence_level=confidence,
         method="percentile",
@@ -63,32 +63,53 @@ def paired_bootstrap(
     return Interval(full, float(low), float(high), confidence)
 
 
+def _seed_mean_metric(labels: np.ndarray, preds: np.ndarray, idx: np.ndarray, metric: str):
+    """Accuracy or F1 (vulnerable class) on ``idx`` (..., n), averaged over the seeds."""
+    y = labels[idx]
+    p = preds[:, idx]  # (seeds, ..., n)
+    if metric == "accuracy":
+        return (p == y).mean(-1).mean(0)
+    tp = ((p == 1) & (y == 1)).sum(-1)
+    wrong = (p != y).sum(-1)  # false positives + false negatives
+    denominator = 2 * tp + wrong
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(denominator.shape), where=denominator > 0)
+    return f1.mean(0)
+
+
 def metric_difference(
     labels: np.ndarray, preds_a: np.ndarray, preds_b: np.ndarray, metric: str
-) -> Callable[[np.ndarray], float]:
-    """``metric`` of A minus B on the resampled examples, each averaged over its seeds
-    (``preds_*``: [seeds, examples] predicted labels)."""
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``metric`` (accuracy or f1) of A minus B on the resampled examples, each averaged over
+    its seeds (``preds_*``: [seeds, examples] predicted labels)."""
+    if metric not in ("accuracy", "f1"):
+        raise ValueError(f"unknown metric {metric!r}")
 
-    def score(preds: np.ndarray, idx: np.ndarray) -> float:
-        return float(np.mean([classification_metrics(labels[idx], p[idx])[metric] for p in preds]))
+    def diff(idx: np.ndarray) -> np.ndarray:
+        a = _seed_mean_metric(labels, preds_a, idx, metric)
+        return a - _seed_mean_metric(labels, preds_b, idx, metric)
 
-    return lambda idx: score(preds_a, idx) - score(preds_b, idx)
+    return diff
+
+
+def _seed_mean_asr(attacked: np.ndarray, success: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    hit = attacked[:, idx]
+    won = (hit & success[:, idx]).sum(-1)
+    tried = hit.sum(-1)
+    rate = np.divide(won, tried, out=np.zeros(tried.shape), where=tried > 0)
+    return rate.mean(0)
 
 
 def asr_difference(
     attacked_a: np.ndarray, success_a: np.ndarray, attacked_b: np.ndarray, success_b: np.ndarray
-) -> Callable[[np.ndarray], float]:
+) -> Callable[[np.ndarray], np.ndarray]:
     """ASR of A minus B on the resampled functions (arrays: [seeds, functions] booleans; a
     function counts for a seed only if that seed's model was attacked on it)."""
 
-    def asr(attacked: np.ndarray, success: np.ndarray, idx: np.ndarray) -> float:
-        rates = [
-            s[idx][a[idx]].mean() if a[idx].any() else 0.0
-            for a, s in zip(attacked, success, strict=True)
-        ]
-        return float(np.mean(rates))
+    def diff(idx: np.ndarray) -> np.ndarray:
+        a = _seed_mean_asr(attacked_a, success_a, idx)
+        return a - _seed_mean_asr(attacked_b, success_b, idx)
 
-    return lambda idx: asr(attacked_a, success_a, idx) - asr(attacked_b, success_b, idx)
+    return diff
 
 
 @dataclass(frozen=True)
