@@ -16,8 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from moekd.errors import ConfigError
-from moekd.search.avatar import AvatarSearchConfig
-from moekd.search.compressor import CompressorSearchConfig
+from moekd.search.settings import AvatarSearchConfig, CompressorSearchConfig
 from moekd.training.settings import TrainSettings
 
 PACKAGED_CONFIGS = Path(__file__).parent / "configs"

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.core.problem import Problem
 from pymoo.core.repair import Repair
@@ -46,6 +45,7 @@ from moekd.data.tokenizer_kinds import TOKENIZER_KINDS
 from moekd.errors import ConfigError
 from moekd.models.footprint import Footprint, footprint
 from moekd.models.presets import ArchSpec
+from moekd.search.settings import AvatarSearchConfig
 
 ACTIVATIONS = ("gelu", "relu", "silu", "gelu_new")
 DROPOUTS = (0.2, 0.3, 0.4, 0.5)
@@ -135,18 +135,6 @@ class AvatarCandidate:
             lr=float(data["lr"]),
             batch_size=int(data["batch_size"]),
         )
-
-
-class AvatarSearchConfig(BaseModel):
-    """Budgets of the search. ``samples`` is the expensive part: each is a real distillation."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    samples: int = Field(10, ge=2, description="configurations distilled to fit the surrogate")
-    population: int = Field(40, ge=4)
-    generations: int = Field(50, ge=1)
-    size_tolerance: float = Field(0.05, gt=0, lt=1, description="relative size band, a constraint")
-    seed: int = 0
 
 
 @dataclass(frozen=True)

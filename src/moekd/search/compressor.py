@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 from pymoo.algorithms.soo.nonconvex.ga import GA
 from pymoo.core.problem import Problem
 from pymoo.operators.crossover.sbx import SBX
@@ -31,6 +30,7 @@ from pymoo.optimize import minimize
 from moekd.errors import ConfigError
 from moekd.models.footprint import Footprint, footprint
 from moekd.models.presets import ArchSpec
+from moekd.search.settings import CompressorSearchConfig
 
 VOCAB_SIZES = tuple(range(1000, 50_001, 1000))
 ATTENTION_HEADS = (1, 2, 4, 8)
@@ -44,23 +44,6 @@ GRIDS: tuple[tuple[int, ...], ...] = (
     INTERMEDIATE_SIZES,
     LAYERS,
 )
-
-
-class CompressorSearchConfig(BaseModel):
-    """The reference's defaults: 50 genomes for 100 generations."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    population: int = Field(50, ge=2)
-    generations: int = Field(100, ge=1)
-    # The reference subtracts the size gap in MB unweighted (penalty 1). That is enough at the
-    # block sizes of the papers: within the grids, one more MB of parameters buys at most 0.26
-    # GFLOPs at 160 tokens and 0.78 at 400, so the fitness peaks at the target, not past it.
-    penalty: float = Field(1.0, gt=0, description="GFLOPs lost per MB away from the target")
-    size_tolerance: float = Field(
-        0.05, gt=0, lt=1, description="relative size band the answer is taken from when reached"
-    )
-    seed: int = 0
 
 
 @dataclass(frozen=True)
