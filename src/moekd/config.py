@@ -221,11 +221,12 @@ class ExperimentConfig(_Strict):
         return [m if isinstance(m, MethodSpec) else MethodSpec(name=m) for m in self.methods]
 
     def student_units(self) -> list[tuple[str, StudentSize]]:
-        """Every (method, size) pair the config asks for, in config order."""
+        """Every (method, size) pair the config asks for: size by size (the first size's
+        comparison is complete first), methods in config order."""
         return [
             (spec.name, size)
-            for spec in self.method_specs()
             for size in self.students.sizes
+            for spec in self.method_specs()
             if spec.sizes is None or size.label in spec.sizes
         ]
 
