@@ -49,8 +49,7 @@ def _run(config: str, out: Path, until: str | None, seeds: int | None = None) ->
 
     cfg = load_config(config)
     if seeds is not None:
-        students = cfg.students.model_copy(update={"seeds": cfg.students.seeds[:seeds]})
-        cfg = cfg.model_copy(update={"students": students})
+        cfg = cfg.first_seeds(seeds)
     run = run_pipeline(cfg, out, until)
     if not PartialState().is_main_process:
         return

@@ -217,6 +217,12 @@ class ExperimentConfig(_Strict):
                 )
         return self
 
+    def first_seeds(self, n: int) -> ExperimentConfig:
+        """The same experiment with only the first ``n`` student seeds (a quicker run that a
+        later full run in the same folder extends)."""
+        students = self.students.model_copy(update={"seeds": self.students.seeds[:n]})
+        return self.model_copy(update={"students": students})
+
     def method_specs(self) -> list[MethodSpec]:
         return [m if isinstance(m, MethodSpec) else MethodSpec(name=m) for m in self.methods]
 
