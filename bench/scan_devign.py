@@ -35,8 +35,11 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def build_untrained(preset: str, folder: Path, codes: list[str], seed: int = 0) -> Path:
-    """A randomly initialised student (or teacher preset) with a BPE tokenizer on ``codes``."""
+def build_untrained(
+    preset: str, folder: Path, codes: list[str], seed: int = 0, max_length: int | None = None
+) -> Path:
+    """A randomly initialised student (or teacher preset) with a BPE tokenizer on ``codes``;
+    ``max_length`` overrides the preset's block size."""
     import torch
 
     from moekd.data.tokenizer import train_bpe_tokenizer
@@ -45,6 +48,8 @@ def build_untrained(preset: str, folder: Path, codes: list[str], seed: int = 0) 
 
     spec = STUDENTS[preset] if preset in STUDENTS else TEACHERS[preset].arch
     assert spec is not None, f"{preset} has no architecture to build"
+    if max_length is not None:
+        spec = spec.with_(max_length=max_length)
     torch.manual_seed(seed)
     tokenizer = train_bpe_tokenizer(codes, spec.vocab_size, spec.max_length)
     scratch_classifier(spec, tokenizer).save_pretrained(folder)

@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, help="also write the figures here as JSON")
+    parser.add_argument("--max-length", type=int, help="block size (default: each preset's)")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP
 
@@ -162,7 +163,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{rounds} rounds of {plan} (batch: calls)")
     peak_before = matmul_peak()
     print(f"fp32 matmul peak (1024^2, torch): {peak_before:.1f} GFLOP/s")
-    report: dict = {"threads": args.threads, "quick": args.quick, "models": []}
+    report: dict = {
+        "threads": args.threads,
+        "quick": args.quick,
+        "max_length": args.max_length,
+        "models": [],
+    }
     with tempfile.TemporaryDirectory(prefix="moekd-speed-") as tmp:
         for name in models:
             folder = Path(tmp) / name
@@ -171,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
 
                 shutil.copytree(args.teacher, folder)
             else:
-                build_untrained("scratch-small" if name == "teacher" else name, folder, train)
+                preset = "scratch-small" if name == "teacher" else name
+                build_untrained(preset, folder, train, max_length=args.max_length)
             entry = bench_model(name, folder, test, rounds, plan, args.threads)
             report["models"].append(entry)
             print_model(entry, peak_before)
