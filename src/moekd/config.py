@@ -120,7 +120,7 @@ class StudentsConfig(_Strict):
     shared by the seeds."""
 
     sizes: list[StudentSize] = Field(default_factory=lambda: list(DEFAULT_SIZES), min_length=1)
-    seeds: list[int] = Field(default_factory=lambda: [42], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [42, 43, 44], min_length=1)
     max_length: int | None = Field(None, description="override the presets' block size")
     temperature: float = Field(2.0, gt=0)
     alpha: float = Field(0.0, ge=0, description="hard-label CE weight (uses the labels)")
