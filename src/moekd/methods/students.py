@@ -70,6 +70,7 @@ def _distill_unit(run: Run, unit: StudentUnit) -> None:
             "config_sha256": settings_hash(run, unit),
             "knowledge": METHODS[unit.method].knowledge,
             "recipe": plan.to_dict(),
+            "search": plan.search,  # the baselines' search record (None for fixed presets)
             "valid": result.best_metrics,
             "test": evaluate_folder(tmp, run.splits.test, plan.arch.max_length),
             "train_result": result.to_dict(),
