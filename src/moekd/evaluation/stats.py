@@ -63,7 +63,9 @@ def paired_bootstrap(
     return Interval(full, float(low), float(high), confidence)
 
 
-def _seed_mean_metric(labels: np.ndarray, preds: np.ndarray, idx: np.ndarray, metric: str):
+def _seed_mean_metric(
+    labels: np.ndarray, preds: np.ndarray, idx: np.ndarray, metric: str
+) -> np.ndarray:
     """Accuracy or F1 (vulnerable class) on ``idx`` (..., n), averaged over the seeds."""
     y = labels[idx]
     p = preds[:, idx]  # (seeds, ..., n)

@@ -35,18 +35,21 @@ def _save(path: Path, record: dict[str, Any]) -> None:
     PartialState().wait_for_everyone()
 
 
-def vocab_caps(run: Run) -> dict[str, int]:
+def vocab_caps(run: Run, kinds: tuple[str, ...] = TOKENIZER_KINDS) -> dict[str, int]:
     """The most entries each tokenizer kind learns on the distillation split (trained once with
-    the largest vocabulary any search may ask for), so searches size students truthfully."""
+    the largest vocabulary any search may ask for), so searches size students truthfully. Only
+    the ``kinds`` asked for are trained (Compressor needs BPE alone); results accumulate in
+    ``search/vocab_caps.json``."""
     path = run.path("search", "vocab_caps.json")
-    caps = _saved(path)
-    if caps is None:
+    caps = _saved(path) or {}
+    missing = [kind for kind in kinds if kind not in caps]
+    if missing:
         codes = [s.code for s in run.splits.unlabeled]
-        caps = {
-            kind: len(train_tokenizer(kind, codes, LARGEST_VOCAB, 8)) for kind in TOKENIZER_KINDS
-        }
+        caps.update(
+            {kind: len(train_tokenizer(kind, codes, LARGEST_VOCAB, 8)) for kind in missing}
+        )
         _save(path, caps)
-    return caps
+    return {kind: caps[kind] for kind in kinds}
 
 
 def compressor_architecture(run: Run, size: StudentSize) -> tuple[ArchSpec, dict[str, Any]]:
@@ -54,9 +57,8 @@ def compressor_architecture(run: Run, size: StudentSize) -> tuple[ArchSpec, dict
     record = _saved(path)
     if record is None:
         block = run.cfg.students.max_length or COMPRESSOR_BLOCK
-        result = compressor_search(
-            size.target_mb, block, run.cfg.baselines.compressor.search, vocab_caps(run)["BPE"]
-        )
+        cap = vocab_caps(run, ("BPE",))["BPE"]
+        result = compressor_search(size.target_mb, block, run.cfg.baselines.compressor.search, cap)
         record = {"target_mb": size.target_mb, **result.to_dict()}
         _save(path, record)
     return ArchSpec(**record["arch"]), record
