@@ -41,7 +41,23 @@ def _quiet_libraries() -> None:
     logging.getLogger("accelerate").setLevel(logging.ERROR)
 
 
-def _run(config: str, out: Path, until: str | None, seeds: int | None = None) -> None:
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="processes for independent students and attacks (default: one per core on a "
+        "CPU-only run, 1 under accelerate launch or with a GPU)",
+    ),
+]
+
+
+def _run(
+    config: str,
+    out: Path,
+    until: str | None,
+    seeds: int | None = None,
+    workers: int | None = None,
+) -> None:
     from accelerate import PartialState
 
     from moekd.config import load_config
@@ -50,7 +66,7 @@ def _run(config: str, out: Path, until: str | None, seeds: int | None = None) ->
     cfg = load_config(config)
     if seeds is not None:
         cfg = cfg.first_seeds(seeds)
-    run = run_pipeline(cfg, out, until)
+    run = run_pipeline(cfg, out, until, workers)
     if not PartialState().is_main_process:
         return
     report = run.path("report.md")
@@ -66,16 +82,22 @@ def demo(
         int | None,
         typer.Option(min=1, max=3, help="distil each student with only the first N seeds"),
     ] = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Run the whole pipeline on the built-in synthetic corpus: teacher, experts, router, and
     every method's students over 3 seeds with intervals (--seeds 1: the quick version)."""
-    _run("demo", out, None, seeds)
+    _run("demo", out, None, seeds, workers)
 
 
 @app.command()
-def run(config: ConfigArg, out: OutOption, until: str | None = typer.Option(None)) -> None:
+def run(
+    config: ConfigArg,
+    out: OutOption,
+    until: str | None = typer.Option(None),
+    workers: WorkersOption = None,
+) -> None:
     """Run every stage of CONFIG into the run directory, skipping finished stages."""
-    _run(config, out, until)
+    _run(config, out, until, workers=workers)
 
 
 @app.command()

@@ -103,12 +103,15 @@ STAGES: list[Stage] = [
 STAGE_NAMES = [s.name for s in STAGES]
 
 
-def run_pipeline(cfg: ExperimentConfig, out: Path, until: str | None = None) -> Run:
-    """Run the stages in order up to ``until`` (inclusive), skipping finished ones."""
+def run_pipeline(
+    cfg: ExperimentConfig, out: Path, until: str | None = None, workers: int | None = None
+) -> Run:
+    """Run the stages in order up to ``until`` (inclusive), skipping finished ones; ``workers``:
+    processes for independent units (None: automatic, see :mod:`moekd.parallel`)."""
     if until is not None and until not in STAGE_NAMES:
         raise UserError(f"unknown stage {until!r}; stages: {', '.join(STAGE_NAMES)}")
     state = PartialState()
-    run = Run(cfg, out)
+    run = Run(cfg, out, workers)
     if state.is_main_process:
         run.save_config()
     for stage in STAGES:

@@ -21,10 +21,18 @@ from moekd.models.presets import ArchSpec, teacher_preset
 class Run:
     """A run directory bound to one config; the stages read and write through it."""
 
-    def __init__(self, cfg: ExperimentConfig, root: Path) -> None:
+    def __init__(self, cfg: ExperimentConfig, root: Path, workers: int | None = None) -> None:
+        """``workers``: processes for independent units (students, attacks); None: automatic
+        (see :mod:`moekd.parallel`). It does not change what is computed, so no hash holds it."""
         self.cfg = cfg
         self.root = Path(root)
+        self.workers = workers
         self.root.mkdir(parents=True, exist_ok=True)
+
+    def __getstate__(self) -> dict[str, object]:
+        """A run travels to a worker process as its config and folder (the worker re-reads the
+        splits), and a worker starts no workers of its own."""
+        return {"cfg": self.cfg, "root": self.root, "workers": 1}
 
     def save_config(self) -> None:
         atomic_write_text(self.root / "config.yaml", self.cfg.dump())

@@ -16,6 +16,7 @@ from moekd.io import atomic_write_json
 from moekd.methods import METHODS
 from moekd.methods.distill import distill, student_tokenizer
 from moekd.methods.recipes import StudentUnit, recipe, student_units
+from moekd.parallel import run_units, worker_count
 from moekd.run import Run, publish
 
 # What every student depends on; a finished student with other settings is refused, not reused.
@@ -80,18 +81,34 @@ def _distill_unit(run: Run, unit: StudentUnit) -> None:
     publish(student_folder(run, unit), fill)
 
 
+def _prepare(run: Run, unit: StudentUnit) -> None:
+    """What units share, done once before they fan out: the baselines' searches and the
+    tokenizers (both cached in the run folder, where every unit then finds them)."""
+    plan = recipe(run, unit)
+    student_tokenizer(run, plan.tokenizer, plan.arch)
+
+
+def _distill_job(job: tuple[Run, StudentUnit]) -> None:
+    _distill_unit(*job)
+
+
 def stage_students(run: Run) -> None:
-    done = []
+    done, pending = [], []
     for unit in student_units(run):
         record = student_folder(run, unit) / "metrics.json"
         if not record.exists():
-            _distill_unit(run, unit)
+            pending.append(unit)
         elif json.loads(record.read_text())["config_sha256"] != settings_hash(run, unit):
             raise UserError(
                 f"{record.parent}: this student was distilled with other settings; "
                 "use a new --out folder (or delete it)"
             )
         done.append(unit.target)
+    workers = worker_count(run.workers, len(pending))
+    if workers > 1:
+        for unit in pending:
+            _prepare(run, unit)
+    run_units(_distill_job, [(run, unit) for unit in pending], workers, "students")
     if PartialState().is_main_process:
         atomic_write_json(run.path("students", "done.json"), done)
     PartialState().wait_for_everyone()

@@ -19,6 +19,7 @@ from moekd.io import atomic_write_json
 from moekd.methods.recipes import student_units
 from moekd.methods.students import student_folder
 from moekd.models.classifier import HFClassifier
+from moekd.parallel import run_units, worker_count
 from moekd.run import Run
 
 ATTACK_DEPENDS = ("seed", "data", "attacks")
@@ -97,26 +98,37 @@ def _settings(run: Run, model_folder: Path) -> str:
     return f"{run.section_hash(ATTACK_DEPENDS)}:{model}"
 
 
+def _attack_job(job: tuple[Run, str, Path, str, str]) -> None:
+    """One (model, attack) pair: attack the subset, then write the summary that marks it done."""
+    run, target, folder, attack, settings = job
+    summary = attack_samples(
+        HFClassifier.load(folder),
+        attack_subset(run),
+        _recipe(run, attack),
+        attack_path(run, target, attack, ".jsonl"),
+        adversarial_jsonl=attack_path(run, target, attack, ".adversarial.jsonl"),
+        seed=run.cfg.attacks.seed,
+    )
+    if PartialState().is_main_process:
+        atomic_write_json(
+            summary_path(run, target, attack), {**summary.to_dict(), "config_sha256": settings}
+        )
+
+
 def stage_attacks(run: Run) -> None:
     """Each (model, attack) pair is its own resumable unit with its own summary."""
-    samples = attack_subset(run)
+    jobs = []
     for target, folder in targets(run).items():
-        model = HFClassifier.load(folder)
         settings = _settings(run, folder)
         for attack in run.cfg.attacks.names:
             done = summary_path(run, target, attack)
             if done.exists() and json.loads(done.read_text())["config_sha256"] == settings:
                 continue
-            summary = attack_samples(
-                model,
-                samples,
-                _recipe(run, attack),
-                attack_path(run, target, attack, ".jsonl"),
-                adversarial_jsonl=attack_path(run, target, attack, ".adversarial.jsonl"),
-                seed=run.cfg.attacks.seed,
-            )
-            if PartialState().is_main_process:
-                atomic_write_json(done, {**summary.to_dict(), "config_sha256": settings})
+            jobs.append((run, target, folder, attack, settings))
+    workers = worker_count(run.workers, len(jobs))
+    if workers > 1 and any(needs_of(a) != "mlm" for a in run.cfg.attacks.names):
+        _vocabulary(run)  # shared by the units: written once, before they fan out
+    run_units(_attack_job, jobs, workers, "attacks")
 
 
 def attack_results(run: Run, target: str) -> dict[str, Any]:

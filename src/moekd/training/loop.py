@@ -42,6 +42,7 @@ from rich.progress import (
 from transformers import get_linear_schedule_with_warmup
 
 from moekd.io import atomic_dir, atomic_write_json, atomic_write_text
+from moekd.parallel import progress_bars_enabled
 from moekd.training.settings import TrainSettings
 
 Batch = dict[str, torch.Tensor]
@@ -208,7 +209,7 @@ class Trainer:
             TextColumn("{task.fields[rate]:.1f} ex/s"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            disable=not acc.is_main_process,
+            disable=not (acc.is_main_process and progress_bars_enabled()),
         )
         stopped_early = False
         with progress:

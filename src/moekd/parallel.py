@@ -1,0 +1,95 @@
+"""Independent units of work (students, attacks) in local worker processes on a CPU machine.
+
+Why: moekd's students are tiny (0.4-0.7 M parameters) and PyTorch's intra-op threads barely help
+them. On 2 cores, a 3 MB student at 160 tokens trains at 32.5 ex/s on one thread and 31.9 ex/s
+on two, while two students in two single-thread processes train at 34 ex/s each. So, on a CPU
+run in one process, units go to ``workers`` processes with ``cores // workers`` threads each.
+Under ``accelerate launch`` (the processes already share the work) or with a GPU, units run one
+after another in the caller, as before.
+
+A unit must be resumable on its own and write only its own files; anything units share (a
+search, a tokenizer) is prepared by the caller before the fan-out.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from typing import TypeVar
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+Job = TypeVar("Job")
+
+#: Set in worker processes: training loops there keep their progress bars to themselves.
+QUIET_ENV = "MOEKD_QUIET_PROGRESS"
+#: ``workers: auto`` never starts more processes than this (memory: each holds the splits).
+MAX_AUTO_WORKERS = 8
+
+
+def progress_bars_enabled() -> bool:
+    """False inside a worker: several processes drawing bars on one terminal garble it."""
+    return os.environ.get(QUIET_ENV) != "1"
+
+
+def worker_count(requested: int | None, jobs: int) -> int:
+    """Processes to use for ``jobs`` units: ``requested``, or (None) one per core, on a CPU-only
+    single-process run; 1 otherwise."""
+    import torch
+    from accelerate import PartialState
+
+    if jobs <= 1 or PartialState().num_processes > 1 or torch.cuda.is_available():
+        return 1
+    cores = os.cpu_count() or 1
+    wanted = requested if requested is not None else min(cores, MAX_AUTO_WORKERS)
+    return max(1, min(wanted, jobs))
+
+
+def _start_worker(threads: int) -> None:
+    os.environ[QUIET_ENV] = "1"
+    import torch
+    import transformers
+
+    torch.set_num_threads(threads)
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    logging.getLogger("accelerate").setLevel(logging.ERROR)
+
+
+def run_units(
+    fn: Callable[[Job], None], jobs: Sequence[Job], workers: int, label: str
+) -> None:
+    """``fn(job)`` for every job: in this process when ``workers`` is 1, else in a pool of
+    spawned processes (``fn`` and the jobs must pickle). The first failure stops the pool and is
+    raised here; finished units stay finished, so a rerun resumes."""
+    if workers <= 1:
+        for job in jobs:
+            fn(job)
+        return
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pools
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+    with (
+        ProcessPoolExecutor(workers, context, _start_worker, (threads,)) as pool,
+        progress,
+    ):
+        bar = progress.add_task(f"{label} ({workers} processes)", total=len(jobs))
+        pending = {pool.submit(fn, job) for job in jobs}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for future in done:
+                if future.exception() is not None:
+                    for other in pending:
+                        other.cancel()
+                    raise future.exception()  # type: ignore[misc]
+                progress.advance(bar)
