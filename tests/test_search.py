@@ -101,9 +101,9 @@ def run_avatar(
 ) -> tuple[AvatarResult, list[AvatarCandidate]]:
     measured: list[AvatarCandidate] = []
 
-    def measure(candidate: AvatarCandidate) -> float:
-        measured.append(candidate)
-        return fake_accuracy(candidate)
+    def measure(candidates: list[AvatarCandidate]) -> list[float]:
+        measured.extend(candidates)
+        return [fake_accuracy(c) for c in candidates]
 
     return avatar_search(target_mb, cfg, measure, max_length_cap=cap), measured
 
@@ -195,8 +195,8 @@ def test_vocabulary_caps_keep_searched_sizes_truthful() -> None:
     assert comp.arch.vocab_size <= 1200 and within(comp.size_mb, 1.5)
     assert within(footprint(comp.arch, seq_len=160).size_mb, 1.5)
 
-    def measure(candidate: AvatarCandidate) -> float:
-        return 0.5 + candidate.arch.num_hidden_layers / 100
+    def measure(candidates: list[AvatarCandidate]) -> list[float]:
+        return [0.5 + c.arch.num_hidden_layers / 100 for c in candidates]
 
     result = avatar_search(1.5, FAST_MOO, measure, max_length_cap=160, vocab_caps=caps)
     chosen = result.candidate

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 Job = TypeVar("Job")
+Result = TypeVar("Result")
 
 #: Set in worker processes: training loops there keep their progress bars to themselves.
 QUIET_ENV = "MOEKD_QUIET_PROGRESS"
@@ -61,15 +62,13 @@ def _start_worker(threads: int) -> None:
 
 
 def run_units(
-    fn: Callable[[Job], None], jobs: Sequence[Job], workers: int, label: str
-) -> None:
-    """``fn(job)`` for every job: in this process when ``workers`` is 1, else in a pool of
-    spawned processes (``fn`` and the jobs must pickle). The first failure stops the pool and is
-    raised here; finished units stay finished, so a rerun resumes."""
+    fn: Callable[[Job], Result], jobs: Sequence[Job], workers: int, label: str
+) -> list[Result]:
+    """``fn(job)`` for every job, results in job order: in this process when ``workers`` is 1,
+    else in a pool of spawned processes (``fn``, the jobs and the results must pickle). The first
+    failure stops the pool and is raised here; finished units stay finished, so a rerun resumes."""
     if workers <= 1:
-        for job in jobs:
-            fn(job)
-        return
+        return [fn(job) for job in jobs]
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pools
     progress = Progress(
@@ -84,12 +83,15 @@ def run_units(
         progress,
     ):
         bar = progress.add_task(f"{label} ({workers} processes)", total=len(jobs))
-        pending = {pool.submit(fn, job) for job in jobs}
+        futures = [pool.submit(fn, job) for job in jobs]
+        pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)
             for future in done:
-                if future.exception() is not None:
+                error = future.exception()
+                if error is not None:
                     for other in pending:
                         other.cancel()
-                    raise future.exception()  # type: ignore[misc]
+                    raise error
                 progress.advance(bar)
+        return [future.result() for future in futures]

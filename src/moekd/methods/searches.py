@@ -16,6 +16,7 @@ from moekd.data.tokenizer_kinds import TOKENIZER_KINDS, train_tokenizer
 from moekd.io import atomic_write_json
 from moekd.methods.distill import distill, student_tokenizer
 from moekd.models.presets import ArchSpec
+from moekd.parallel import run_units, worker_count
 from moekd.run import Run
 from moekd.search.avatar import AvatarCandidate, avatar_search
 from moekd.search.compressor import VOCAB_SIZES, compressor_search
@@ -64,48 +65,62 @@ def compressor_architecture(run: Run, size: StudentSize) -> tuple[ArchSpec, dict
     return ArchSpec(**record["arch"]), record
 
 
-def _measure_candidates(run: Run, size: StudentSize):
-    """AVATAR's ``measure``: really distil a candidate briefly (teacher knowledge, a subset of
-    the distillation split, ``baselines.avatar.sample_epochs``) and return its validation
-    accuracy. Results are remembered in a JSON file, so a killed search resumes."""
+def _distil_sample(job: tuple[Run, StudentSize, AvatarCandidate, int]) -> float:
+    """Really distil one AVATAR sample briefly (teacher knowledge, a fixed subset of the
+    distillation split, ``baselines.avatar.sample_epochs``): its validation accuracy."""
+    run, size, candidate, index = job
     settings = run.cfg.baselines.avatar
-    memo_path = run.path("search", f"avatar-{size.label}.samples.json")
-    memo: dict[str, float] = _saved(memo_path) or {}
-    knowledge = np.load(run.path("knowledge", "teacher.npy"))
-    rng = np.random.default_rng(settings.search.seed)
     pool = run.splits.unlabeled
+    rng = np.random.default_rng(settings.search.seed)
     limit = settings.sample_limit
     picked = np.sort(rng.permutation(len(pool))[:limit]) if limit else np.arange(len(pool))
-    train = [pool[i] for i in picked]
+    knowledge = np.load(run.path("knowledge", "teacher.npy"))
+    result = distill(
+        candidate.arch,
+        student_tokenizer(run, candidate.tokenizer, candidate.arch),
+        [pool[i] for i in picked],
+        knowledge[picked],
+        run.splits.valid,
+        run.cfg.students.train.model_copy(
+            update={
+                "epochs": settings.sample_epochs,
+                "lr": candidate.lr,
+                "batch_size": candidate.batch_size,
+                "seed": settings.search.seed,
+            }
+        ),
+        _sample_work(run, size, index),
+        settings.temperature,
+        description=f"avatar sample {index + 1}/{settings.search.samples}",
+    )
+    return float(result.best_metrics["accuracy"])
 
-    def measure(candidate: AvatarCandidate) -> float:
-        key = json.dumps(candidate.to_dict(), sort_keys=True)
-        if key not in memo:
-            work = run.path("work", "search", f"avatar-{size.label}", f"sample-{len(memo)}")
-            tokenizer = student_tokenizer(run, candidate.tokenizer, candidate.arch)
-            result = distill(
-                candidate.arch,
-                tokenizer,
-                train,
-                knowledge[picked],
-                run.splits.valid,
-                run.cfg.students.train.model_copy(
-                    update={
-                        "epochs": settings.sample_epochs,
-                        "lr": candidate.lr,
-                        "batch_size": candidate.batch_size,
-                        "seed": settings.search.seed,
-                    }
-                ),
-                work,
-                settings.temperature,
-                description=f"avatar sample {len(memo) + 1}/{settings.search.samples}",
-            )
-            memo[key] = float(result.best_metrics["accuracy"])
-            _save(memo_path, memo)
-            if PartialState().is_main_process:
-                shutil.rmtree(work, ignore_errors=True)
-        return memo[key]
+
+def _sample_work(run: Run, size: StudentSize, index: int) -> Path:
+    return run.path("work", "search", f"avatar-{size.label}", f"sample-{index}")
+
+
+def _measure_candidates(run: Run, size: StudentSize):
+    """AVATAR's ``measure``: distil the samples not yet measured (in worker processes when the
+    run has them) and remember their accuracies in a JSON file. A killed search keeps both the
+    remembered samples and the finished trainings in their work folders."""
+    memo_path = run.path("search", f"avatar-{size.label}.samples.json")
+
+    def measure(candidates: list[AvatarCandidate]) -> list[float]:
+        memo: dict[str, float] = _saved(memo_path) or {}
+        keys = [json.dumps(c.to_dict(), sort_keys=True) for c in candidates]
+        todo = [i for i, key in enumerate(keys) if key not in memo]
+        for i in todo:  # the tokenizers are shared: trained here, before the fan-out
+            student_tokenizer(run, candidates[i].tokenizer, candidates[i].arch)
+        jobs = [(run, size, candidates[i], i) for i in todo]
+        workers = worker_count(run.workers, len(jobs))
+        accuracies = run_units(_distil_sample, jobs, workers, f"avatar samples {size.label}")
+        memo.update({keys[i]: accuracy for i, accuracy in zip(todo, accuracies, strict=True)})
+        _save(memo_path, memo)
+        if PartialState().is_main_process:
+            for i in todo:
+                shutil.rmtree(_sample_work(run, size, i), ignore_errors=True)
+        return [memo[key] for key in keys]
 
     return measure
 

@@ -292,12 +292,13 @@ def _spread(pool: np.ndarray, count: int, scale: np.ndarray) -> list[int]:
 def avatar_search(
     target_mb: float,
     cfg: AvatarSearchConfig,
-    measure: Callable[[AvatarCandidate], float],
+    measure: Callable[[list[AvatarCandidate]], Sequence[float]],
     max_length_cap: int | None = None,
     vocab_caps: Mapping[str, int] | None = None,
 ) -> AvatarResult:
-    """Run AVATAR towards ``target_mb``; ``measure`` distils one candidate and returns its
-    validation accuracy (called exactly ``cfg.samples`` times, in order).
+    """Run AVATAR towards ``target_mb``; ``measure`` distils the ``cfg.samples`` candidates
+    (called once, with all of them, so it may distil them in parallel) and returns their
+    validation accuracies in order.
 
     ``vocab_caps`` (tokenizer kind -> the most entries it learns on the distillation corpus)
     keeps sizes honest: on a small corpus a 40,000-entry WordLevel gene builds a model with the
@@ -321,7 +322,9 @@ def avatar_search(
     chosen = _spread(pool, cfg.samples, np.maximum(space.high - space.low, 1))
     sampled = pool[chosen]
     candidates = [space.candidate(row) for row in sampled]
-    accuracies = [float(measure(c)) for c in candidates]
+    accuracies = [float(a) for a in measure(candidates)]
+    if len(accuracies) != len(candidates):
+        raise ValueError(f"measure returned {len(accuracies)} accuracies for {len(candidates)}")
     if not all(math.isfinite(a) for a in accuracies):
         raise ValueError(f"measure returned a non-finite accuracy: {accuracies}")
 

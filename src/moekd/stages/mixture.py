@@ -28,6 +28,7 @@ from moekd.models.classifier import HFClassifier
 from moekd.models.footprint import footprint
 from moekd.models.moe import MixtureOfExperts
 from moekd.models.router import Router, RouterSpec, mix
+from moekd.parallel import run_units, worker_count
 from moekd.run import Run, cached_array, publish
 from moekd.training.finetune import classifier_from_encoder, finetune_classifier
 from moekd.training.partition import Partition, make_partition
@@ -83,11 +84,12 @@ def load_cached(source: str, max_length: int) -> HFClassifier:
 
 def embeddings(run: Run, split: str) -> np.ndarray:
     samples = mixture_splits(run)[split]
-    embedder = load_cached(str(embedder_source(run)), run.teacher_max_length)
-    return cached_array(
-        run.path("embeddings", f"{split}.npy"),
-        lambda: embedder.embed([s.code for s in samples]),
-    )
+
+    def compute() -> np.ndarray:  # the encoder loads only when the array is not cached
+        embedder = load_cached(str(embedder_source(run)), run.teacher_max_length)
+        return embedder.embed([s.code for s in samples])
+
+    return cached_array(run.path("embeddings", f"{split}.npy"), compute)
 
 
 def expert_dirs(run: Run) -> list[Path]:
@@ -198,12 +200,19 @@ def _train_expert(run: Run, part: int, partition: Partition) -> None:
     publish(run.path("experts", str(part)), fill)
 
 
+def _expert_job(job: tuple[Run, int]) -> None:
+    run, part = job
+    _train_expert(run, part, load_partition(run))
+
+
 def stage_experts(run: Run) -> None:
     """One expert per part; each is its own resumable unit."""
     partition = load_partition(run)
-    for part in range(partition.k):
-        if not run.path("experts", str(part)).exists():
-            _train_expert(run, part, partition)
+    pending = [part for part in range(partition.k) if not run.path("experts", str(part)).exists()]
+    workers = worker_count(run.workers, len(pending))
+    if workers > 1 and partition.centroids is not None:
+        embeddings(run, "valid")  # every expert reads them: cached once, before the fan-out
+    run_units(_expert_job, [(run, part) for part in pending], workers, "experts")
     summary = [
         json.loads(run.path("experts", str(k), "metrics.json").read_text())
         for k in range(partition.k)
