@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from moekd.parallel import QUIET_ENV, run_units, worker_count
+from moekd.parallel import QUIET_ENV, run_units, shutdown_workers, worker_count
 
 
 def _write_pid(job: tuple[Path, int]) -> None:
@@ -26,6 +26,20 @@ def test_every_unit_runs_in_quiet_worker_processes(tmp_path: Path) -> None:
     records = [(tmp_path / f"{n}.txt").read_text().split() for n in range(5)]
     assert all(pid != str(os.getpid()) and quiet == "1" for pid, quiet in records)
     assert len({pid for pid, _ in records}) <= 2
+
+
+def _pid(_: int) -> int:
+    return os.getpid()
+
+
+def test_the_pool_serves_later_stages_until_shut_down() -> None:
+    first = set(run_units(_pid, list(range(6)), workers=2, label="stage 1"))
+    second = set(run_units(_pid, list(range(6)), workers=2, label="stage 2"))
+    assert os.getpid() not in first and len(first | second) <= 2  # stage 2: the same pool
+    shutdown_workers()
+    third = set(run_units(_pid, list(range(6)), workers=2, label="stage 3"))
+    assert not third & first
+    shutdown_workers()
 
 
 def test_one_worker_runs_in_this_process(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ search, a tokenizer) is prepared by the caller before the fan-out.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
@@ -61,16 +62,42 @@ def _start_worker(threads: int) -> None:
     logging.getLogger("accelerate").setLevel(logging.ERROR)
 
 
+_pool: tuple[int, ProcessPoolExecutor] | None = None  # (workers, pool)
+
+
+def _executor(workers: int) -> ProcessPoolExecutor:
+    """The pool of ``workers`` processes, kept between stages: starting a worker (importing
+    torch and transformers) takes ~5 s, a stage's units may take less."""
+    global _pool
+    if _pool is None or _pool[0] != workers:
+        shutdown_workers()
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pools
+        _pool = (workers, ProcessPoolExecutor(workers, context, _start_worker, (threads,)))
+    return _pool[1]
+
+
+def shutdown_workers() -> None:
+    """Stop the worker processes, if any; the pipeline calls this when it ends."""
+    global _pool
+    if _pool is not None:
+        _pool[1].shutdown(wait=True, cancel_futures=True)
+        _pool = None
+
+
+atexit.register(shutdown_workers)
+
+
 def run_units(
     fn: Callable[[Job], Result], jobs: Sequence[Job], workers: int, label: str
 ) -> list[Result]:
     """``fn(job)`` for every job, results in job order: in this process when ``workers`` is 1,
-    else in a pool of spawned processes (``fn``, the jobs and the results must pickle). The first
-    failure stops the pool and is raised here; finished units stay finished, so a rerun resumes."""
+    else in the pool of spawned processes (``fn``, the jobs and the results must pickle). The
+    first failure stops the pool and is raised here; finished units stay finished, so a rerun
+    resumes."""
     if workers <= 1:
         return [fn(job) for job in jobs]
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pools
+    pool = _executor(workers)
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -78,20 +105,19 @@ def run_units(
         TimeElapsedColumn(),
         console=Console(stderr=True),
     )
-    with (
-        ProcessPoolExecutor(workers, context, _start_worker, (threads,)) as pool,
-        progress,
-    ):
-        bar = progress.add_task(f"{label} ({workers} processes)", total=len(jobs))
-        futures = [pool.submit(fn, job) for job in jobs]
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            for future in done:
-                error = future.exception()
-                if error is not None:
-                    for other in pending:
-                        other.cancel()
-                    raise error
-                progress.advance(bar)
-        return [future.result() for future in futures]
+    try:
+        with progress:
+            bar = progress.add_task(f"{label} ({workers} processes)", total=len(jobs))
+            futures = [pool.submit(fn, job) for job in jobs]
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        raise error
+                    progress.advance(bar)
+    except BaseException:
+        shutdown_workers()  # cancels what has not started; a worker may be broken
+        raise
+    return [future.result() for future in futures]

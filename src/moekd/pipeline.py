@@ -23,6 +23,7 @@ from moekd.errors import UserError
 from moekd.io import atomic_write_json
 from moekd.methods.knowledge import stage_knowledge
 from moekd.methods.students import stage_students
+from moekd.parallel import shutdown_workers
 from moekd.run import Run
 from moekd.stages.mixture import stage_experts, stage_partition, stage_router
 from moekd.stages.results import stage_results
@@ -114,18 +115,21 @@ def run_pipeline(
     run = Run(cfg, out, workers)
     if state.is_main_process:
         run.save_config()
-    for stage in STAGES:
-        if stage.done(run):
-            if state.is_main_process:
-                console.print(f"[dim]stage {stage.name}: done, skipped[/dim]")
-        elif stage.collective or state.is_main_process:
-            if state.is_main_process:
-                console.print(f"[bold]stage {stage.name}[/bold]")
-            started = time.perf_counter()
-            stage.run(run)
-            if stage.artifact is not None and state.is_main_process:
-                stage.mark_done(run, time.perf_counter() - started)
-        state.wait_for_everyone()
-        if stage.name == until:
-            break
+    try:
+        for stage in STAGES:
+            if stage.done(run):
+                if state.is_main_process:
+                    console.print(f"[dim]stage {stage.name}: done, skipped[/dim]")
+            elif stage.collective or state.is_main_process:
+                if state.is_main_process:
+                    console.print(f"[bold]stage {stage.name}[/bold]")
+                started = time.perf_counter()
+                stage.run(run)
+                if stage.artifact is not None and state.is_main_process:
+                    stage.mark_done(run, time.perf_counter() - started)
+            state.wait_for_everyone()
+            if stage.name == until:
+                break
+    finally:
+        shutdown_workers()
     return run

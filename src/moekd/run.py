@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 from accelerate import PartialState
 
-from moekd.config import ExperimentConfig
+from moekd.config import DataConfig, ExperimentConfig
 from moekd.data.prepare import Splits, prepare_splits
 from moekd.errors import UserError
 from moekd.io import atomic_dir, atomic_write_text
@@ -58,7 +58,8 @@ class Run:
 
     @cached_property
     def splits(self) -> Splits:
-        splits = prepare_splits(self.cfg.data)
+        data = self.cfg.data
+        splits = _prepared_splits(data.model_dump_json(), _file_stamps(data))
         recorded = self.path("data_splits.json")
         if recorded.exists():
             before = json.loads(recorded.read_text())["splits"]
@@ -98,6 +99,25 @@ class Run:
         source = self.cfg.teacher.model or preset.hub_id
         assert source is not None
         return source
+
+
+def _file_stamps(data: DataConfig) -> tuple[tuple[str, int, int], ...]:
+    """(path, size, mtime) of the data files: an edited file is read again, not served stale."""
+    stamps = []
+    for name in (data.train, data.valid, data.test):
+        path = Path(name) if name else None
+        if path is not None and path.exists():
+            stat = path.stat()
+            stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(stamps)
+
+
+@lru_cache(maxsize=2)
+def _prepared_splits(data_config_json: str, stamps: tuple[tuple[str, int, int], ...]) -> Splits:
+    """Splits once per process and data: a worker process gets a fresh :class:`Run` for every
+    unit it runs, and generating or reading the data again cost ~1 s a unit (``stamps`` only
+    keys the cache)."""
+    return prepare_splits(DataConfig.model_validate_json(data_config_json))
 
 
 def publish(folder: Path, fill: Callable[[Path], None]) -> None:
