@@ -40,11 +40,12 @@ def progress_bars_enabled() -> bool:
 
 def worker_count(requested: int | None, jobs: int) -> int:
     """Processes to use for ``jobs`` units: ``requested``, or (None) one per core, on a CPU-only
-    single-process run; 1 otherwise."""
+    single-process run; 1 otherwise (a GPU or Apple's MPS is shared by the units in turn)."""
     import torch
     from accelerate import PartialState
 
-    if jobs <= 1 or PartialState().num_processes > 1 or torch.cuda.is_available():
+    accelerator = torch.cuda.is_available() or torch.backends.mps.is_available()
+    if jobs <= 1 or PartialState().num_processes > 1 or accelerator:
         return 1
     cores = os.cpu_count() or 1
     wanted = requested if requested is not None else min(cores, MAX_AUTO_WORKERS)
