@@ -94,6 +94,9 @@ def test_results_json_has_every_part(finished_run: tuple[Path, str]) -> None:
         "asr_by_method.png",
         "accuracy_vs_asr.png",
     }
+    # Students and attacks run as units (in worker processes here): the stage's wall time too.
+    timed = " ".join(results["timings_s"])
+    assert "students (wall: 8 units in" in timed and "attacks (wall: 27 units in" in timed
     routing = results["moe"]["routing"]
     assert len(routing) == 2 and abs(sum(routing) - 1) < 1e-5
     knowledge = np.load(run / "knowledge" / "moe.npy")

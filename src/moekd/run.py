@@ -14,7 +14,7 @@ from accelerate import PartialState
 from moekd.config import DataConfig, ExperimentConfig
 from moekd.data.prepare import Splits, prepare_splits
 from moekd.errors import UserError
-from moekd.io import atomic_dir, atomic_write_text
+from moekd.io import atomic_dir, atomic_write_json, atomic_write_text
 from moekd.models.presets import ArchSpec, teacher_preset
 
 
@@ -52,6 +52,13 @@ class Run:
             picked[name] = value
         text = json.dumps(picked, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def record_wall(self, stage: str, seconds: float, units: int, workers: int) -> None:
+        """Wall time of a stage made of units that time themselves (``stages/NAME.json``): in
+        worker processes the units' own seconds overlap, so their sum is not the stage's time."""
+        if PartialState().is_main_process:
+            record = {"seconds": round(seconds, 2), "units": units, "workers": workers}
+            atomic_write_json(self.path("stages", f"{stage}.json"), record)
 
     def path(self, *parts: str) -> Path:
         return self.root.joinpath(*parts)

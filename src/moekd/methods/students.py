@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +109,10 @@ def stage_students(run: Run) -> None:
     if workers > 1:
         for unit in pending:
             _prepare(run, unit)
+    started = time.perf_counter()
     run_units(_distill_job, [(run, unit) for unit in pending], workers, "students")
+    if pending:
+        run.record_wall("students", time.perf_counter() - started, len(pending), workers)
     if PartialState().is_main_process:
         atomic_write_json(run.path("students", "done.json"), done)
     PartialState().wait_for_everyone()

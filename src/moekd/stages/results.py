@@ -131,9 +131,15 @@ def collect_results(run: Run) -> dict[str, Any]:
             compare(students[ours], students[other], labels, seed=run.cfg.seed)
             for ours, other in comparison_pairs(run, students)
         ]
-    # In the order the stages finished; students and attacks are timed per unit.
+    # In the order the stages finished; students and attacks are also timed per unit.
     markers = sorted(run.path("stages").glob("*.json"), key=lambda p: p.stat().st_mtime)
-    timings = {p.stem: json.loads(p.read_text())["seconds"] for p in markers}
+    timings = {}
+    for marker in markers:
+        record = json.loads(marker.read_text())
+        name = marker.stem
+        if "units" in record:  # a stage of self-timed units: the wall time of its last run
+            name += f" (wall: {record['units']} units in {record['workers']} processes)"
+        timings[name] = record["seconds"]
     for folder in sorted(run.path("search").glob("*-*.json")):
         record = json.loads(folder.read_text())
         if "seconds" in record:

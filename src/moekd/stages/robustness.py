@@ -4,6 +4,7 @@ stratified subset of the test split, so attack success rates are comparable acro
 from __future__ import annotations
 
 import json
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,10 @@ def stage_attacks(run: Run) -> None:
     workers = worker_count(run.workers, len(jobs))
     if workers > 1 and any(needs_of(a) != "mlm" for a in run.cfg.attacks.names):
         _vocabulary(run)  # shared by the units: written once, before they fan out
+    started = time.perf_counter()
     run_units(_attack_job, jobs, workers, "attacks")
+    if jobs:
+        run.record_wall("attacks", time.perf_counter() - started, len(jobs), workers)
 
 
 def attack_results(run: Run, target: str) -> dict[str, Any]:
