@@ -119,6 +119,8 @@ def run_units(
                         raise error
                     progress.advance(bar)
     except BaseException:
-        shutdown_workers()  # cancels what has not started; a worker may be broken
+        # Cancel what has not started and wait for what has: a unit left running after the
+        # parent exits would train on beside the rerun that resumes it.
+        shutdown_workers()
         raise
     return [future.result() for future in futures]
