@@ -1,11 +1,12 @@
-"""Independent units of work (students, attacks) in local worker processes on a CPU machine.
+"""Independent units of work (experts, AVATAR samples, students, attacks) in local worker
+processes on a CPU machine.
 
 Why: moekd's students are tiny (0.4-0.7 M parameters) and PyTorch's intra-op threads barely help
-them. On 2 cores, a 3 MB student at 160 tokens trains at 32.5 ex/s on one thread and 31.9 ex/s
-on two, while two students in two single-thread processes train at 34 ex/s each. So, on a CPU
-run in one process, units go to ``workers`` processes with ``cores // workers`` threads each.
-Under ``accelerate launch`` (the processes already share the work) or with a GPU, units run one
-after another in the caller, as before.
+them. On 2 idle cores, a 3 MB student at 160 tokens trained at 32.5 ex/s on one thread and
+31.9 ex/s on two, while two students in two single-thread processes trained at 34.3 + 34.6 ex/s.
+So, on a CPU run in one process, units go to ``workers`` processes with ``cores // workers``
+threads each. Under ``accelerate launch`` (the processes already share the work) or on a GPU,
+units run one after another in the caller.
 
 A unit must be resumable on its own and write only its own files; anything units share (a
 search, a tokenizer) is prepared by the caller before the fan-out.
@@ -29,7 +30,7 @@ Result = TypeVar("Result")
 
 #: Set in worker processes: training loops there keep their progress bars to themselves.
 QUIET_ENV = "MOEKD_QUIET_PROGRESS"
-#: ``workers: auto`` never starts more processes than this (memory: each holds the splits).
+#: The automatic worker count never exceeds this (memory: each worker holds the splits).
 MAX_AUTO_WORKERS = 8
 
 
