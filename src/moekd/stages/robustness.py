@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -99,11 +99,18 @@ def _settings(run: Run, model_folder: Path) -> str:
     return f"{run.section_hash(ATTACK_DEPENDS)}:{model}"
 
 
+@lru_cache(maxsize=1)
+def _model(folder: Path) -> HFClassifier:
+    """A published model folder never changes; a model's attacks come one after another, so
+    one is loaded once per process."""
+    return HFClassifier.load(folder)
+
+
 def _attack_job(job: tuple[Run, str, Path, str, str]) -> None:
     """One (model, attack) pair: attack the subset, then write the summary that marks it done."""
     run, target, folder, attack, settings = job
     summary = attack_samples(
-        HFClassifier.load(folder),
+        _model(folder),
         attack_subset(run),
         _recipe(run, attack),
         attack_path(run, target, attack, ".jsonl"),
