@@ -45,8 +45,8 @@ WorkersOption = Annotated[
     int | None,
     typer.Option(
         min=1,
-        help="processes for independent students and attacks (default: one per core on a "
-        "CPU-only run, 1 under accelerate launch or with a GPU)",
+        help="processes for independent units: experts, AVATAR samples, students, attacks "
+        "(default: one per core on a CPU-only run, 1 under accelerate launch or with a GPU)",
     ),
 ]
 

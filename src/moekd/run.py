@@ -22,7 +22,7 @@ class Run:
     """A run directory bound to one config; the stages read and write through it."""
 
     def __init__(self, cfg: ExperimentConfig, root: Path, workers: int | None = None) -> None:
-        """``workers``: processes for independent units (students, attacks); None: automatic
+        """``workers``: processes for independent units (experts, students...); None: automatic
         (see :mod:`moekd.parallel`). It does not change what is computed, so no hash holds it."""
         self.cfg = cfg
         self.root = Path(root)
