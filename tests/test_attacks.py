@@ -13,7 +13,8 @@ import re
 import shutil
 import subprocess
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,6 @@ from conftest import run_cli
 from transformers import RobertaForMaskedLM, RobertaForSequenceClassification
 
 from moekd.attacks import (
-    FixedNames,
     LabelFlip,
     MaskedLMSubstitutes,
     QueryEngine,
@@ -34,7 +34,7 @@ from moekd.attacks import (
     mhm,
     wir_random,
 )
-from moekd.attacks.candidates import _char_index
+from moekd.attacks.candidates import RankedSubstitutes, _char_index
 from moekd.attacks.context import AttackContext
 from moekd.attacks.recipes import RenameIdentifiers, build_recipe
 from moekd.attacks.runner import (
@@ -51,7 +51,6 @@ from moekd.attacks.search import (
     ImportanceOrder,
     MetropolisHastings,
     mh_accept,
-    random_order,
 )
 from moekd.attacks.transform import Target
 from moekd.cparse import check_preserved, name_problem
@@ -108,6 +107,26 @@ PAIR = """int mix(int a, int b) {
     return c * a - b;
 }
 """
+
+
+@dataclass(frozen=True)
+class FixedNames:
+    """Given substitutes per old name, so each search decision can be predicted; unusable ones
+    are dropped like a real source would."""
+
+    by_name: Mapping[str, Sequence[str]]
+
+    def for_target(self, target: Target) -> RankedSubstitutes:
+        given = {old: self.by_name.get(old, ()) for old in target.names}
+        usable = {old: [n for n in names if target.usable(n)] for old, names in given.items()}
+        return RankedSubstitutes(usable)
+
+
+def random_order(ctx: AttackContext) -> list[str]:
+    """Names in a random order (no queries spent on ranking)."""
+    names = list(ctx.target.names)
+    ctx.rng.shuffle(names)
+    return names
 
 
 def secret_model() -> WordModel:

@@ -53,7 +53,7 @@ def test_a_failing_unit_raises_its_own_error() -> None:
 
 
 def test_worker_count() -> None:
-    assert worker_count(None, 1) == 1  # one unit: no pool
-    assert worker_count(4, 3) == 3  # never more processes than units
-    assert worker_count(1, 10) == 1
-    assert 1 <= worker_count(None, 100) <= (os.cpu_count() or 1)
+    assert worker_count(4) == 4  # as asked, however few units a step has left
+    assert worker_count(1) == 1
+    assert worker_count(None, max_auto=1) == 1
+    assert 1 <= worker_count(None) <= (os.cpu_count() or 1)

@@ -126,7 +126,7 @@ def test_rerun_skips_finished_stages_and_refuses_changed_settings(
     assert (run / "results.json").stat().st_mtime_ns >= before
     changed = text.replace("vocab_size: 300", "vocab_size: 301")
     assert changed != text
-    with pytest.raises(UserError, match="stage 'pretrain' finished with other settings"):
+    with pytest.raises(UserError, match="computed with other settings"):
         run_pipeline(parse_config(changed), run)
 
 

@@ -10,10 +10,7 @@ import pytest
 import torch
 from transformers import RobertaConfig, RobertaForSequenceClassification
 
-from moekd.errors import ConfigError
-from moekd.models.footprint import BYTES_PER_PARAM, MB, footprint
-from moekd.models.presets import ArchSpec
-from moekd.search.avatar import (
+from moekd.architecture.avatar import (
     POSITION_EMBEDDINGS,
     AvatarCandidate,
     AvatarResult,
@@ -21,13 +18,16 @@ from moekd.search.avatar import (
     _Space,
     avatar_search,
 )
-from moekd.search.compressor import (
+from moekd.architecture.compressor import (
     ATTENTION_HEADS,
     HIDDEN_SIZES,
+    CompressorResult,
     CompressorSearchConfig,
-    SearchResult,
     compressor_search,
 )
+from moekd.errors import ConfigError
+from moekd.models.footprint import BYTES_PER_PARAM, MB, footprint
+from moekd.models.presets import ArchSpec
 
 TARGETS = [(3.0, 400), (1.5, 160)]  # (MB, block size): the papers' 3 MB and our half size
 FAST_GA = CompressorSearchConfig(generations=30)  # lands in the band from 20 generations on
@@ -39,13 +39,13 @@ def within(size_mb: float, target_mb: float, tolerance: float = 0.05) -> bool:
 
 
 @pytest.fixture(scope="module")
-def compressor_results() -> dict[float, SearchResult]:
+def compressor_results() -> dict[float, CompressorResult]:
     return {mb: compressor_search(mb, length, FAST_GA) for mb, length in TARGETS}
 
 
 @pytest.mark.parametrize(("target_mb", "max_length"), TARGETS)
 def test_compressor_lands_within_5_percent(
-    compressor_results: dict[float, SearchResult], target_mb: float, max_length: int
+    compressor_results: dict[float, CompressorResult], target_mb: float, max_length: int
 ) -> None:
     result = compressor_results[target_mb]
     assert within(result.size_mb, target_mb)
@@ -56,7 +56,7 @@ def test_compressor_lands_within_5_percent(
 
 
 def test_compressor_size_is_the_built_models_size(
-    compressor_results: dict[float, SearchResult],
+    compressor_results: dict[float, CompressorResult],
 ) -> None:
     result = compressor_results[3.0]
     model = RobertaForSequenceClassification(result.arch.roberta_config())

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_cli, tiny_config, toy_samples, write_jsonl
 
+from moekd.config import TrainSettings
 from moekd.data.tokenizer import train_bpe_tokenizer
 from moekd.models.presets import TEACHERS
 from moekd.training.finetune import finetune_classifier, scratch_classifier
-from moekd.training.settings import TrainSettings
 
 
 def test_tiny_model_learns_separable_task(tmp_path: Path) -> None:

@@ -66,13 +66,13 @@ def _run(
     cfg = load_config(config)
     if seeds is not None:
         cfg = cfg.first_seeds(seeds)
-    run = run_pipeline(cfg, out, until, workers)
+    ctx = run_pipeline(cfg, out, until, workers)
     if not PartialState().is_main_process:
         return
-    report = run.path("report.md")
+    report = ctx.layout.report
     if report.exists() and until in (None, "results"):
         typer.echo(report.read_text(encoding="utf-8"))
-    console.print(f"run directory: {run.root}")
+    console.print(f"run directory: {ctx.root}")
 
 
 @app.command()

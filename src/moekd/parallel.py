@@ -5,11 +5,13 @@ Why: moekd's students are tiny (0.4-0.7 M parameters) and PyTorch's intra-op thr
 them. On 2 idle cores, a 3 MB student at 160 tokens trained at 32.5 ex/s on one thread and
 31.9 ex/s on two, while two students in two single-thread processes trained at 34.3 + 34.6 ex/s.
 So, on a CPU run in one process, units go to ``workers`` processes with ``cores // workers``
-threads each. Under ``accelerate launch`` (the processes already share the work) or on a GPU,
-units run one after another in the caller.
+threads each, however few units are left: a unit computes the same bits whether its run was
+resumed or not. Under ``accelerate launch`` (the processes already share the work) or on a
+GPU, units run one after another in the caller.
 
 A unit must be resumable on its own and write only its own files; anything units share (a
-search, a tokenizer) is prepared by the caller before the fan-out.
+search, a tokenizer) is an earlier unit. Workers end when their parent dies (even by kill -9):
+a unit left running would train on beside the rerun that resumes it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import atexit
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import TypeVar
@@ -30,8 +34,8 @@ Result = TypeVar("Result")
 
 #: Set in worker processes: training loops there keep their progress bars to themselves.
 QUIET_ENV = "MOEKD_QUIET_PROGRESS"
-#: The automatic worker count never exceeds this (memory: each worker holds the splits).
-MAX_AUTO_WORKERS = 8
+#: Seconds between a worker's checks that its parent is alive.
+PARENT_POLL_S = 0.5
 
 
 def progress_bars_enabled() -> bool:
@@ -39,21 +43,29 @@ def progress_bars_enabled() -> bool:
     return os.environ.get(QUIET_ENV) != "1"
 
 
-def worker_count(requested: int | None, jobs: int) -> int:
-    """Processes to use for ``jobs`` units: ``requested``, or (None) one per core, on a CPU-only
-    single-process run; 1 otherwise (a GPU or Apple's MPS is shared by the units in turn)."""
+def worker_count(requested: int | None, max_auto: int = 8) -> int:
+    """Processes for independent units: ``requested``, or (None) one per core up to
+    ``max_auto`` (each worker holds the splits), on a CPU-only single-process run; 1 otherwise
+    (a GPU or Apple's MPS is shared by the units in turn)."""
     import torch
     from accelerate import PartialState
 
     accelerator = torch.cuda.is_available() or torch.backends.mps.is_available()
-    if jobs <= 1 or PartialState().num_processes > 1 or accelerator:
+    if PartialState().num_processes > 1 or accelerator:
         return 1
     cores = os.cpu_count() or 1
-    wanted = requested if requested is not None else min(cores, MAX_AUTO_WORKERS)
-    return max(1, min(wanted, jobs))
+    return max(1, requested if requested is not None else min(cores, max_auto))
 
 
-def _start_worker(threads: int) -> None:
+def _exit_with_parent(parent: int) -> None:
+    """Poll the parent; once it is gone (the worker is re-parented), end this process now."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
+
+
+def _start_worker(threads: int, parent: int) -> None:
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     os.environ[QUIET_ENV] = "1"
     import torch
     import transformers
@@ -75,7 +87,8 @@ def _executor(workers: int) -> ProcessPoolExecutor:
         shutdown_workers()
         threads = max(1, (os.cpu_count() or 1) // workers)
         context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pools
-        _pool = (workers, ProcessPoolExecutor(workers, context, _start_worker, (threads,)))
+        start = (threads, os.getpid())
+        _pool = (workers, ProcessPoolExecutor(workers, context, _start_worker, start))
     return _pool[1]
 
 

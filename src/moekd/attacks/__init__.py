@@ -16,7 +16,6 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "FixedNames": "candidates",
     "MaskedLMSubstitutes": "candidates",
     "RandomVocabulary": "candidates",
     "identifier_vocabulary": "candidates",

@@ -45,18 +45,6 @@ class RankedSubstitutes:
         return ranked if k is None else ranked[:k]
 
 
-@dataclass(frozen=True)
-class FixedNames:
-    """Given substitutes per old name (tests, hand-made attacks); unusable ones are dropped."""
-
-    by_name: Mapping[str, Sequence[str]]
-
-    def for_target(self, target: Target) -> RankedSubstitutes:
-        given = {old: self.by_name.get(old, ()) for old in target.names}
-        usable = {old: [n for n in names if target.usable(n)] for old, names in given.items()}
-        return RankedSubstitutes(usable)
-
-
 # ---- random names from a vocabulary (MHM, WIR-Random) -----------------------------------------
 
 

@@ -9,7 +9,8 @@ names searched greedily by importance. All three aim at a label flip.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Any
 
 from moekd.attacks.candidates import RandomVocabulary, Substitutes, SubstituteSource
 from moekd.attacks.goals import Goal, LabelFlip
@@ -39,13 +40,13 @@ class Recipe:
     goal: Goal = field(default_factory=LabelFlip)
     budget: int | None = None  # model queries per example, the original's prediction included
 
-    def with_budget(self, budget: int | None) -> Recipe:
-        return replace(self, budget=budget)
 
-
-def alert(substitutes: SubstituteSource, budget: int | None = None) -> Recipe:
-    """ALERT (Yang et al., ICSE 2022): natural substitutes, greedy by importance, then the GA."""
-    search = Then(Greedy(ImportanceOrder()), Genetic())
+def alert(
+    substitutes: SubstituteSource, budget: int | None = None, **genetic: Any
+) -> Recipe:
+    """ALERT (Yang et al., ICSE 2022): natural substitutes, greedy by importance, then the GA
+    (``genetic``: :class:`Genetic`'s settings)."""
+    search = Then(Greedy(ImportanceOrder()), Genetic(**genetic))
     return Recipe("alert", RenameIdentifiers(substitutes), search, budget=budget)
 
 
@@ -86,16 +87,18 @@ def build_recipe(
     substitutes: SubstituteSource | None = None,
     vocabulary: Sequence[str] | None = None,
     budget: int | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> Recipe:
     """The named recipe; ALERT needs masked-LM ``substitutes``, MHM and WIR-Random a
-    ``vocabulary`` of identifier names (say, `identifier_vocabulary` of the training data)."""
+    ``vocabulary`` of identifier names (say, `identifier_vocabulary` of the training data).
+    ``settings``: the search's own (the config's ``attacks.alert``, ``mhm``, ``wir_random``)."""
     if name not in RECIPES:
         raise UserError(f"unknown attack {name!r}; choose one of {', '.join(RECIPES)}")
     needs, builder = RECIPES[name]
     resource = substitutes if needs == "mlm" else vocabulary
     if resource is None:
         raise UserError(f"attack {name!r} needs {'a masked LM' if needs == 'mlm' else needs}")
-    return builder(resource, budget=budget)
+    return builder(resource, budget=budget, **(settings or {}))
 
 
 def needs_of(name: str) -> str:

@@ -48,13 +48,6 @@ class ImportanceOrder:
         return sorted(target.names, key=lambda n: -importance[n])
 
 
-def random_order(ctx: AttackContext) -> list[str]:
-    """Names in a random order (no queries spent on ranking)."""
-    names = list(ctx.target.names)
-    ctx.rng.shuffle(names)
-    return names
-
-
 def _options(ctx: AttackContext, state: Renaming, name: str, k: int | None) -> list[str]:
     """New names for ``name`` that no other name of ``state`` already took."""
     taken = {new for old, new in state.items() if old != name}

@@ -13,8 +13,6 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on CI machines or servers
 import matplotlib.pyplot as plt  # noqa: E402
 
-from moekd.io import atomic_dir  # noqa: E402
-
 
 def _mean_asr(entry: dict[str, Any]) -> float | None:
     rates = [a["asr"] for a in entry.get("attacks", {}).values()]
@@ -66,14 +64,12 @@ def _accuracy_vs_asr(methods: dict[str, dict[str, Any]], path: Path) -> None:
 
 
 def write_plots(results: dict[str, Any], folder: Path) -> list[Path]:
-    """Write the figures the results support into ``folder`` (replaced as a whole)."""
+    """Write the figures the results support into ``folder`` (the pipeline publishes it)."""
     methods = results.get("methods", {})
-    if not methods:
-        return []
-    with_attacks = any(m.get("attacks") for m in methods.values())
-    with atomic_dir(folder) as tmp:
-        _accuracy_vs_size(methods, tmp / "accuracy_vs_size.png")
-        if with_attacks:
-            _asr_by_method(methods, tmp / "asr_by_method.png")
-            _accuracy_vs_asr(methods, tmp / "accuracy_vs_asr.png")
+    folder.mkdir(parents=True, exist_ok=True)
+    if methods:
+        _accuracy_vs_size(methods, folder / "accuracy_vs_size.png")
+        if any(m.get("attacks") for m in methods.values()):
+            _asr_by_method(methods, folder / "asr_by_method.png")
+            _accuracy_vs_asr(methods, folder / "accuracy_vs_asr.png")
     return sorted(folder.glob("*.png"))

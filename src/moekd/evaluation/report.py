@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from moekd.io import atomic_write_text
-
 MODEL_COLUMNS = [
     ("accuracy", "Acc", "{:.2%}"),
     ("precision", "Prec", "{:.2%}"),
@@ -142,4 +140,4 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         lines += ["## Wall time per stage", "", "| Stage | Seconds |", "|---|---|"]
         lines += [f"| {k} | {v:.1f} |" for k, v in timings.items()]
         lines.append("")
-    atomic_write_text(path, "\n".join(lines))
+    path.write_text("\n".join(lines), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Methods = a knowledge source x a student choice.
+"""Methods = a knowledge source x a student choice, and the students a config asks for.
 
 ``vanilla_kd``: the single teacher's soft labels -> the size's fixed student preset (the control).
 ``compressor``: the teacher's soft labels -> an architecture found by Compressor's GA.
@@ -12,11 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from moekd.config import ExperimentConfig, StudentSize
+from moekd.layout import student_target
+
 
 @dataclass(frozen=True)
 class Method:
     name: str
-    knowledge: Literal["teacher", "moe"]  # a file under RUN/knowledge/
+    knowledge: Literal["teacher", "moe"]  # a knowledge source of the run
     student: Literal["preset", "compressor", "avatar"]  # how the architecture is chosen
 
 
@@ -26,3 +29,35 @@ METHODS: dict[str, Method] = {
     "avatar": Method("avatar", knowledge="teacher", student="avatar"),
     "moekd": Method("moekd", knowledge="moe", student="preset"),
 }
+
+
+@dataclass(frozen=True)
+class Student:
+    """One student of the experiment: a method at a size, distilled with one seed."""
+
+    method: str
+    size: StudentSize
+    seed: int
+
+    @property
+    def name(self) -> str:
+        """``moekd-3mb``: the method at its size, over all seeds."""
+        return f"{self.method}-{self.size.label}"
+
+    @property
+    def target(self) -> str:
+        """The id attacks and reports use: ``moekd-3mb/seed-42``."""
+        return student_target(self.name, self.seed)
+
+    @property
+    def spec(self) -> Method:
+        return METHODS[self.method]
+
+
+def students_of(cfg: ExperimentConfig) -> list[Student]:
+    """Every student the config asks for, size by size, methods in config order, then seeds."""
+    return [
+        Student(method, size, seed)
+        for method, size in cfg.student_units()
+        for seed in cfg.students.seeds
+    ]

@@ -1,57 +1,26 @@
 """What each student is distilled with: its architecture, tokenizer, KD temperature, hard-label
-weight and optimiser settings, decided by the method (fixed preset or a baseline's search)."""
+weight and optimiser settings, decided by its method. A pure function of the config and, for
+the baselines, their search's record: the fairness rule of the comparison lives here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from moekd.config import StudentSize
-from moekd.methods import METHODS
-from moekd.methods.searches import avatar_candidate, compressor_architecture
+from moekd.architecture.avatar import AvatarCandidate
+from moekd.config import ExperimentConfig, TrainSettings
+from moekd.methods import Student
 from moekd.models.presets import ArchSpec, student_preset
-from moekd.run import Run
-from moekd.training.settings import TrainSettings
 
 
 @dataclass(frozen=True)
-class StudentUnit:
-    """One student of the experiment: a method at a size, distilled with one seed."""
-
-    method: str
-    size: StudentSize
-    seed: int
-
-    @property
-    def name(self) -> str:
-        return f"{self.method}-{self.size.label}"
-
-    @property
-    def seed_dir(self) -> str:
-        return f"seed-{self.seed}"
-
-    @property
-    def target(self) -> str:
-        """The id attacks and reports use: ``moekd-3mb/seed-42``."""
-        return f"{self.name}/{self.seed_dir}"
-
-
-def student_units(run: Run) -> list[StudentUnit]:
-    return [
-        StudentUnit(method, size, seed)
-        for method, size in run.cfg.student_units()
-        for seed in run.cfg.students.seeds
-    ]
-
-
-@dataclass(frozen=True)
-class Recipe:
+class StudentRecipe:
     arch: ArchSpec
     tokenizer: str  # a kind of moekd.data.tokenizer_kinds: BPE, WordPiece, Unigram, WordLevel
-    temperature: float
+    temperature: float  # of the KD loss
     alpha: float
     train: TrainSettings
-    search: dict[str, Any] | None = field(default=None, compare=False)
+    search: dict[str, Any] | None = field(default=None, compare=False)  # the search's record
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,44 +34,43 @@ class Recipe:
         }
 
 
-def student_block(run: Run, preset_max_length: int) -> int:
-    """Tokens a student reads: ``students.max_length`` when set, else its own block size."""
-    return run.cfg.students.max_length or preset_max_length
-
-
-def preset_arch(run: Run, preset: str) -> ArchSpec:
+def preset_arch(cfg: ExperimentConfig, preset: str) -> ArchSpec:
+    """A fixed student preset at ``students.max_length`` when set, else its own block size."""
     arch = student_preset(preset)
-    return arch.with_(max_length=student_block(run, arch.max_length))
+    return arch.with_(max_length=cfg.students.max_length or arch.max_length)
 
 
-def recipe(run: Run, unit: StudentUnit) -> Recipe:
+def recipe(
+    cfg: ExperimentConfig, student: Student, search: dict[str, Any] | None = None
+) -> StudentRecipe:
     """Fixed-preset methods share ``students``' settings; the baselines follow their papers:
     KL only (alpha 0) at their own temperature, Compressor at its own learning rate, AVATAR at
-    the learning rate and batch size its search chose. Epochs are ``students.train``'s for all,
-    so every method gets the same distillation budget."""
-    cfg = run.cfg.students
-    train = cfg.train.model_copy(update={"seed": unit.seed})
-    kind = METHODS[unit.method].student
+    the learning rate and batch size its search chose (``search``: the search's record). Epochs
+    are ``students.train``'s for all, so every method gets the same distillation budget."""
+    students = cfg.students
+    train = students.train.model_copy(update={"seed": student.seed})
+    kind = student.spec.student
     if kind == "preset":
-        return Recipe(preset_arch(run, unit.size.preset), "BPE", cfg.temperature, cfg.alpha, train)
+        arch = preset_arch(cfg, student.size.preset)
+        return StudentRecipe(arch, "BPE", students.temperature, students.alpha, train)
+    if search is None:
+        raise ValueError(f"{student.name}: a {kind} student needs its search's record")
     if kind == "compressor":
-        settings = run.cfg.baselines.compressor
-        arch, record = compressor_architecture(run, unit.size)
-        return Recipe(
-            arch,
+        settings = cfg.baselines.compressor
+        return StudentRecipe(
+            ArchSpec(**search["arch"]),
             "BPE",
             settings.temperature,
             0.0,
             train.model_copy(update={"lr": settings.lr}),
-            search=record,
+            search=search,
         )
-    settings = run.cfg.baselines.avatar
-    candidate, record = avatar_candidate(run, unit.size)
-    return Recipe(
+    candidate = AvatarCandidate.from_dict(search["candidate"])
+    return StudentRecipe(
         candidate.arch,
         candidate.tokenizer,
-        settings.temperature,
+        cfg.baselines.avatar.temperature,
         0.0,
         train.model_copy(update={"lr": candidate.lr, "batch_size": candidate.batch_size}),
-        search=record,
+        search=search,
     )

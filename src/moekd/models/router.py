@@ -19,7 +19,7 @@ class RouterSpec:
     hidden: int = 128
     dropout: float = 0.1
     top_k: int | None = None
-    temperature: float = 1.0
+    gate_temperature: float = 1.0  # divides the scores before the softmax
 
 
 def top_k_mask(scores: torch.Tensor, k: int | None) -> torch.Tensor:
@@ -31,7 +31,7 @@ def top_k_mask(scores: torch.Tensor, k: int | None) -> torch.Tensor:
 
 
 class Router(nn.Module):
-    """MLP -> temperature -> (top-k) -> softmax. Rows of :meth:`forward` sum to 1."""
+    """MLP -> gate temperature -> (top-k) -> softmax. Rows of :meth:`forward` sum to 1."""
 
     def __init__(self, spec: RouterSpec) -> None:
         super().__init__()
@@ -49,7 +49,7 @@ class Router(nn.Module):
         return self.net(embeddings)
 
     def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
-        scores = self.scores(embeddings) / self.spec.temperature
+        scores = self.scores(embeddings) / self.spec.gate_temperature
         return F.softmax(top_k_mask(scores, self.spec.top_k), dim=-1)
 
     def save(self, folder: Path) -> None:

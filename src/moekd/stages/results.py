@@ -1,4 +1,6 @@
-"""The last stage: every measurement of the run in ``results.json`` and ``report.md``."""
+"""The last stage: every measurement of the run in ``results.json`` (validated against
+:mod:`moekd.evaluation.schema`), then ``report.md`` and the plots rendered from it. It reads
+what the other stages wrote, students' test predictions included; it predicts nothing."""
 
 from __future__ import annotations
 
@@ -12,20 +14,21 @@ from moekd.attacks.runner import ATTACKED
 from moekd.evaluation.comparison import StudentSeeds, aggregate, compare
 from moekd.evaluation.plots import write_plots
 from moekd.evaluation.report import write_report
-from moekd.io import atomic_write_json
-from moekd.methods.recipes import student_units
-from moekd.methods.students import student_folder
-from moekd.models.classifier import HFClassifier
-from moekd.run import Run, cached_array
-from moekd.stages.robustness import attack_path, attack_results, attack_subset
+from moekd.evaluation.schema import validate_results
+from moekd.io import write_json
+from moekd.layout import TEACHER
+from moekd.methods import Student, students_of
+from moekd.stages.attacks import attack_subset, attack_summaries
+from moekd.stages.context import RunContext
+from moekd.stages.unit import Unit, Writer
 
 
-def _read(path) -> Any:
+def _read(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
 def _attack_outcomes(path: Path, order: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-function (attacked, succeeded) flags from an attack's JSONL, in subset order."""
+    """Per-function (attacked, succeeded) flags from an attack's records, in subset order."""
     attacked, succeeded = np.zeros(len(order), bool), np.zeros(len(order), bool)
     for line in path.read_text().splitlines():
         record = json.loads(line)
@@ -35,40 +38,34 @@ def _attack_outcomes(path: Path, order: dict[str, int]) -> tuple[np.ndarray, np.
     return attacked, succeeded
 
 
-def gather_students(run: Run) -> dict[str, StudentSeeds]:
-    """Every (method, size) with at least one finished seed: metrics, test predictions
-    (computed once and cached under ``RUN/predictions``) and attack outcomes."""
-    test_codes = [s.code for s in run.splits.test]
-    order = {s.idx: i for i, s in enumerate(attack_subset(run))}
-    seeds: dict[str, list] = {}
-    for unit in student_units(run):
-        folder = student_folder(run, unit)
-        record = _read(folder / "metrics.json")
+def gather_students(ctx: RunContext) -> dict[str, StudentSeeds]:
+    """Every (method, size) with at least one finished seed: metrics, test predictions and
+    attack outcomes."""
+    layout = ctx.layout
+    order = {s.idx: i for i, s in enumerate(attack_subset(ctx))}
+    found: dict[str, list[tuple[Student, dict[str, Any]]]] = {}
+    for student in students_of(ctx.cfg):
+        record = _read(layout.metrics(student.target))
         if record is not None:
-            seeds.setdefault(unit.name, []).append((unit, folder, record))
+            found.setdefault(student.name, []).append((student, record))
     gathered = {}
-    for name, found in seeds.items():
-        unit = found[0][0]
-        predictions = [
-            cached_array(
-                run.path("predictions", name, f"{u.seed_dir}.npy"),
-                lambda folder=folder: HFClassifier.load(folder).predict_proba(test_codes),
-            ).argmax(1)
-            for u, folder, _ in found
-        ]
+    for name, seeds in found.items():
         summaries: dict[str, list] = {}
         outcomes: dict[str, list] = {}
-        for u, _, _ in found:
-            for attack, summary in attack_results(run, u.target).items():
+        for student, _ in seeds:
+            for attack, summary in attack_summaries(ctx, student.target).items():
                 summaries.setdefault(attack, []).append(summary)
-                path = attack_path(run, u.target, attack, ".jsonl")
-                outcomes.setdefault(attack, []).append(_attack_outcomes(path, order))
+                records = layout.attack(student.target, attack).records
+                outcomes.setdefault(attack, []).append(_attack_outcomes(records, order))
+        first = seeds[0][0]
         gathered[name] = StudentSeeds(
-            method=unit.method,
-            size=unit.size.label,
-            seeds=[u.seed for u, _, _ in found],
-            test=[record["test"] for _, _, record in found],
-            predictions=np.stack(predictions),
+            method=first.method,
+            size=first.size.label,
+            seeds=[s.seed for s, _ in seeds],
+            test=[record["test"] for _, record in seeds],
+            predictions=np.stack(
+                [np.load(layout.test_proba(s.target)).argmax(1) for s, _ in seeds]
+            ),
             attacks=summaries,
             attacked={a: np.stack([o[0] for o in rows]) for a, rows in outcomes.items()},
             succeeded={a: np.stack([o[1] for o in rows]) for a, rows in outcomes.items()},
@@ -76,10 +73,10 @@ def gather_students(run: Run) -> dict[str, StudentSeeds]:
     return gathered
 
 
-def comparison_pairs(run: Run, students: dict[str, StudentSeeds]) -> list[tuple[str, str]]:
+def comparison_pairs(ctx: RunContext, students: dict[str, StudentSeeds]) -> list[tuple[str, str]]:
     """MoEKD against every other method at each size both were run at."""
     pairs = []
-    for size in run.cfg.students.sizes:
+    for size in ctx.cfg.students.sizes:
         ours = f"moekd-{size.label}"
         if ours in students:
             pairs += [
@@ -90,75 +87,105 @@ def comparison_pairs(run: Run, students: dict[str, StudentSeeds]) -> list[tuple[
     return pairs
 
 
-def collect_results(run: Run) -> dict[str, Any]:
-    """The ``results.json`` contract of DESIGN.md, from whatever stages have finished."""
-    results: dict[str, Any] = {
-        "name": run.cfg.name,
-        "dataset": _read(run.path("data_splits.json")),
-    }
-    teacher = _read(run.path("teacher", "metrics.json"))
+def timings(ctx: RunContext) -> dict[str, float]:
+    """Stage wall times in pipeline order, then the self-timed parts: searches, each student's
+    training, each attack (which overlap when they ran in worker processes)."""
+    layout = ctx.layout
+    folder = layout.stage_record("any").parent
+    records = [_read(p) | {"stage": p.stem} for p in folder.glob("*.json")]
+    out: dict[str, float] = {}
+    for record in sorted(records, key=lambda r: r["index"]):
+        name = record["stage"]
+        if record["fanned_out"]:
+            name += f" (wall: {record['fanned_out']} units in {record['workers']} processes)"
+        out[name] = record["seconds"]
+    for size in ctx.cfg.students.sizes:
+        for method, path in (
+            ("compressor", layout.compressor_search(size.label)),
+            ("avatar", layout.avatar_search(size.label)),
+        ):
+            record = _read(path)
+            if record is not None:
+                out[f"search {method}-{size.label}"] = round(record["seconds"], 2)
+    students = students_of(ctx.cfg)
+    for student in students:
+        record = _read(layout.metrics(student.target))
+        if record is not None:
+            out[f"student {student.target} (training)"] = round(
+                record["train_result"]["seconds"], 2
+            )
+    for target in [*(s.target for s in students), TEACHER]:
+        for attack, summary in attack_summaries(ctx, target).items():
+            out[f"attack {target}/{attack}"] = round(summary["seconds"], 2)
+    return out
+
+
+def collect_results(ctx: RunContext) -> dict[str, Any]:
+    """Every part of the run that has finished, in the shape of the results schema."""
+    layout = ctx.layout
+    results: dict[str, Any] = {"name": ctx.cfg.name, "dataset": _read(layout.data_splits)}
+    teacher = _read(layout.metrics(TEACHER))
     if teacher:
         results["teacher"] = {
-            "preset": run.cfg.teacher.preset,
+            "preset": ctx.cfg.teacher.preset,
             **teacher["test"],
-            "attacks": attack_results(run, "teacher"),
+            "attacks": attack_summaries(ctx, TEACHER),
         }
-    partition = _read(run.path("partition", "partition.json"))
+    partition = _read(layout.partition_record)
     if partition:
         results["partition"] = {k: v for k, v in partition.items() if k != "assignments"}
-    experts = _read(run.path("experts", "summary.json"))
-    if experts:
-        results["experts"] = [
-            {
-                **e["test"],
-                "part": e["part"],
-                "train_size": e["train_size"],
-                "own_region_valid_accuracy": (e["own_region_valid"] or {}).get("accuracy"),
-            }
-            for e in experts
-        ]
-    router = _read(run.path("router", "metrics.json"))
+        experts = [_read(layout.expert(k) / "metrics.json") for k in range(partition["k"])]
+        if all(experts):
+            results["experts"] = [
+                {
+                    **e["test"],
+                    "part": e["part"],
+                    "train_size": e["train_size"],
+                    "own_region_valid_accuracy": (e["own_region_valid"] or {}).get("accuracy"),
+                }
+                for e in experts
+            ]
+    router = _read(layout.router / "metrics.json")
     if router:
         results["moe"] = router["test"]
-    knowledge = _read(run.path("knowledge", "summary.json"))
+    knowledge = _read(layout.knowledge / "summary.json")
     if knowledge:
         results["knowledge"] = knowledge
-    students = gather_students(run)
+    students = gather_students(ctx)
     if students:
         results["methods"] = {name: aggregate(s) for name, s in students.items()}
-        labels = np.array([s.label for s in run.splits.test])
+        labels = np.array([s.label for s in ctx.splits.test])
         results["comparisons"] = [
-            compare(students[ours], students[other], labels, seed=run.cfg.seed)
-            for ours, other in comparison_pairs(run, students)
+            compare(students[ours], students[other], labels, seed=ctx.cfg.seed)
+            for ours, other in comparison_pairs(ctx, students)
         ]
-    # In the order the stages finished; students and attacks are also timed per unit.
-    markers = sorted(run.path("stages").glob("*.json"), key=lambda p: p.stat().st_mtime)
-    timings = {}
-    for marker in markers:
-        record = json.loads(marker.read_text())
-        name = marker.stem
-        if "units" in record:  # a stage of self-timed units: the wall time of its last run
-            name += f" (wall: {record['units']} units in {record['workers']} processes)"
-        timings[name] = record["seconds"]
-    for folder in sorted(run.path("search").glob("*-*.json")):
-        record = json.loads(folder.read_text())
-        if "seconds" in record:
-            timings[f"search {folder.stem}"] = round(record["seconds"], 2)
-    for unit in student_units(run):
-        record = _read(student_folder(run, unit) / "metrics.json")
-        if record:
-            seconds = record["train_result"]["seconds"]
-            timings[f"student {unit.target} (training)"] = round(seconds, 2)
-    for summary in sorted(run.path("attacks").rglob("*.summary.json")):
-        seconds = json.loads(summary.read_text())["seconds"]
-        target = summary.relative_to(run.path("attacks")).as_posix()
-        timings[f"attack {target.removesuffix('.summary.json')}"] = round(seconds, 2)
-    results["timings_s"] = timings
+    results["timings_s"] = timings(ctx)
     return results
 
 
-def stage_results(run: Run) -> None:
-    results = collect_results(run)
-    atomic_write_json(run.path("results.json"), results)
-    write_plots(results, run.path("plots"))
-    write_report(results, run.path("report.md"))
+def _results(ctx: RunContext) -> Writer:
+    results = validate_results(collect_results(ctx))
+    return lambda tmp: write_json(tmp, results)
+
+
+def _report(ctx: RunContext) -> Writer:
+    results = json.loads(ctx.layout.results.read_text())
+    return lambda tmp: write_report(results, tmp)
+
+
+def _plots(ctx: RunContext) -> Writer:
+    results = json.loads(ctx.layout.results.read_text())
+    return lambda tmp: write_plots(results, tmp)
+
+
+def results_units(ctx: RunContext) -> list[Unit]:
+    return [Unit("results", ctx.layout.results, None, _results)]
+
+
+def plot_units(ctx: RunContext) -> list[Unit]:
+    return [Unit("plots", ctx.layout.plots, None, _plots)]
+
+
+def report_units(ctx: RunContext) -> list[Unit]:
+    """After the plots: the report links the ones that exist."""
+    return [Unit("report", ctx.layout.report, None, _report)]

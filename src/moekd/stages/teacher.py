@@ -5,15 +5,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from accelerate import PartialState
 from accelerate.utils import set_seed
-from transformers import AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from moekd.data.tokenizer import train_bpe_tokenizer
 from moekd.evaluation.evaluate import evaluate_folder
-from moekd.io import atomic_dir, atomic_write_json
+from moekd.io import write_json
 from moekd.models.classifier import load_model_and_tokenizer
-from moekd.run import Run, publish
+from moekd.stages.context import RunContext
+from moekd.stages.unit import Unit, Writer, write_json_artifact
 from moekd.training.finetune import (
     classifier_from_encoder,
     finetune_classifier,
@@ -21,85 +21,132 @@ from moekd.training.finetune import (
     scratch_classifier,
 )
 
+DATA = ("data",)
+PRETRAIN = (
+    "seed",
+    "data",
+    "teacher.preset",
+    "teacher.model",
+    "teacher.max_length",
+    "teacher.vocab_size",
+    "teacher.arch",
+    "teacher.pretrain",
+)
+TEACHER = ("seed", "data", "teacher")
+TOKENIZER = (
+    "data",
+    "teacher.preset",
+    "teacher.model",
+    "teacher.max_length",
+    "teacher.vocab_size",
+    "teacher.arch",
+)
 
-def stage_data(run: Run) -> None:
-    atomic_write_json(run.path("data_splits.json"), run.splits.summary())
+
+# ---- data ------------------------------------------------------------------------------
+def _data_splits(ctx: RunContext) -> Writer:
+    return write_json_artifact(ctx.splits.summary())
 
 
-def scratch_tokenizer(run: Run) -> PreTrainedTokenizerBase:
-    """The scratch teacher's BPE, trained once on all training functions and kept in the run."""
-    folder = run.path("tokenizer")
-    with PartialState().main_process_first():
-        if not folder.exists():
-            arch = run.teacher_arch
-            assert arch is not None
-            codes = (s.code for s in run.splits.train)
-            tokenizer = train_bpe_tokenizer(codes, arch.vocab_size, arch.max_length)
-            with atomic_dir(folder) as tmp:
-                tokenizer.save_pretrained(tmp)
-    return AutoTokenizer.from_pretrained(folder)
+def data_units(ctx: RunContext) -> list[Unit]:
+    return [Unit("data", ctx.layout.data_splits, DATA, _data_splits)]
 
 
-def stage_pretrain(run: Run) -> None:
-    """MLM pre-training of a scratch teacher; pre-trained hub teachers skip it."""
-    arch = run.teacher_arch
-    folder = run.path("pretrain")
-    if arch is None or not run.cfg.teacher.pretrain.enabled:
-        return
-    settings = run.cfg.teacher.pretrain.train
-    work = run.path("work", "pretrain")
+# ---- the scratch teacher's tokenizer and MLM pre-training ----------------------------------
+def _tokenizer(ctx: RunContext) -> Writer:
+    """The scratch teacher's BPE, trained once on all training functions."""
+    arch = ctx.teacher_arch
+    assert arch is not None
+    codes = (s.code for s in ctx.splits.train)
+    tokenizer = train_bpe_tokenizer(codes, arch.vocab_size, arch.max_length)
+    return lambda tmp: tokenizer.save_pretrained(tmp)
+
+
+def scratch_tokenizer(ctx: RunContext) -> PreTrainedTokenizerBase:
+    return AutoTokenizer.from_pretrained(ctx.layout.tokenizer)
+
+
+def tokenizer_units(ctx: RunContext) -> list[Unit]:
+    if ctx.teacher_arch is None:
+        return []
+    return [Unit("tokenizer", ctx.layout.tokenizer, TOKENIZER, _tokenizer)]
+
+
+def _copy_best(work: Path, extra: dict[str, object] | None = None) -> Writer:
+    """A writer that publishes a training's selected model (and a JSON record beside it)."""
+
+    def write(tmp: Path) -> None:
+        shutil.copytree(work / "best", tmp, dirs_exist_ok=True)
+        if extra is not None:
+            write_json(tmp / "train_result.json", extra)
+
+    return write
+
+
+def _pretrain(ctx: RunContext) -> Writer:
+    arch = ctx.teacher_arch
+    assert arch is not None
+    settings = ctx.cfg.teacher.pretrain.train
+    work = ctx.layout.work("pretrain")
     set_seed(settings.seed)
     result = pretrain_mlm(
         arch,
-        scratch_tokenizer(run),
-        run.splits.train,
-        run.splits.valid,
+        scratch_tokenizer(ctx),
+        ctx.splits.train,
+        ctx.splits.valid,
         settings,
         work,
-        run.cfg.teacher.pretrain.mlm_probability,
+        ctx.cfg.teacher.pretrain.mlm_probability,
     )
-
-    def fill(tmp: Path) -> None:
-        shutil.copytree(work / "best", tmp, dirs_exist_ok=True)
-        atomic_write_json(tmp / "train_result.json", result.to_dict())
-
-    publish(folder, fill)
+    return _copy_best(work, result.to_dict())
 
 
-def _teacher_start(run: Run):
+def pretrain_units(ctx: RunContext) -> list[Unit]:
+    """MLM pre-training of a scratch teacher; pre-trained hub teachers skip it."""
+    if not ctx.pretrained_scratch:
+        return []
+    return [Unit("pretrain", ctx.layout.pretrain, PRETRAIN, _pretrain, collective=True)]
+
+
+# ---- fine-tuning -------------------------------------------------------------------------
+def _teacher_start(ctx: RunContext) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """The model fine-tuning starts from: MLM-pretrained encoder, fresh scratch, or the hub."""
-    arch = run.teacher_arch
+    arch = ctx.teacher_arch
     if arch is None:
-        return load_model_and_tokenizer(run.teacher_source)
-    tokenizer = scratch_tokenizer(run)
-    if run.cfg.teacher.pretrain.enabled:
-        return classifier_from_encoder(run.path("pretrain")), tokenizer
+        return load_model_and_tokenizer(ctx.teacher_source)
+    tokenizer = scratch_tokenizer(ctx)
+    if ctx.cfg.teacher.pretrain.enabled:
+        return classifier_from_encoder(ctx.layout.pretrain), tokenizer
     return scratch_classifier(arch, tokenizer), tokenizer
 
 
-def stage_teacher(run: Run) -> None:
+def _teacher(ctx: RunContext) -> Writer:
     """Fine-tune the teacher on the labeled half; select on valid; measure on test."""
-    set_seed(run.cfg.teacher.train.seed)
-    model, tokenizer = _teacher_start(run)
-    work = run.path("work", "teacher")
+    set_seed(ctx.cfg.teacher.train.seed)
+    model, tokenizer = _teacher_start(ctx)
+    work = ctx.layout.work("teacher")
     result = finetune_classifier(
         model,
         tokenizer,
-        run.splits.labeled,
-        run.splits.valid,
-        run.cfg.teacher.train,
+        ctx.splits.labeled,
+        ctx.splits.valid,
+        ctx.cfg.teacher.train,
         work,
-        run.teacher_max_length,
+        ctx.teacher_max_length,
         description="teacher",
     )
 
-    def fill(tmp: Path) -> None:
-        shutil.copytree(work / "best", tmp, dirs_exist_ok=True)
+    def write(tmp: Path) -> None:
+        _copy_best(work)(tmp)
         metrics = {
             "valid": result.best_metrics,
-            "test": evaluate_folder(tmp, run.splits.test, run.teacher_max_length),
+            "test": evaluate_folder(tmp, ctx.splits.test, ctx.teacher_max_length),
             "train_result": result.to_dict(),
         }
-        atomic_write_json(tmp / "metrics.json", metrics)
+        write_json(tmp / "metrics.json", metrics)
 
-    publish(run.path("teacher"), fill)
+    return write
+
+
+def teacher_units(ctx: RunContext) -> list[Unit]:
+    return [Unit("teacher", ctx.layout.teacher, TEACHER, _teacher, collective=True)]

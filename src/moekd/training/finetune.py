@@ -15,10 +15,10 @@ from transformers import (
     RobertaForSequenceClassification,
 )
 
+from moekd.config import TrainSettings
 from moekd.data.samples import CodeSample
 from moekd.models.presets import ArchSpec
 from moekd.training.loop import Task, Trainer, TrainResult
-from moekd.training.settings import TrainSettings
 from moekd.training.tasks import (
     ClassificationTask,
     MaskedLMObjective,

@@ -41,9 +41,9 @@ from rich.progress import (
 )
 from transformers import get_linear_schedule_with_warmup
 
+from moekd.config import TrainSettings
 from moekd.io import atomic_dir, atomic_write_json, atomic_write_text
 from moekd.parallel import progress_bars_enabled
-from moekd.training.settings import TrainSettings
 
 Batch = dict[str, torch.Tensor]
 Example = dict[str, Any]

@@ -9,10 +9,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from moekd.config import TrainSettings
 from moekd.evaluation.metrics import classification_metrics
 from moekd.models.router import Router, mix
 from moekd.training.loop import Batch, Example, Trainer, TrainResult
-from moekd.training.settings import TrainSettings
 
 
 def router_examples(

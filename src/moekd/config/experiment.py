@@ -1,25 +1,15 @@
-"""An experiment, as one YAML file validated by pydantic: data, teacher and training settings.
-
-Relative data paths are read relative to the config file's folder (so a config and the data
-beside it travel together) or, when nothing is there, to the working directory (so the shipped
-configs find ``../shared/data`` from a checkout). ``$VARS`` and ``~`` are expanded.
-``moekd run demo`` finds the configs shipped in the package.
-"""
+"""An experiment's sections, validated by pydantic: data, teacher, mixture, students,
+baselines, attacks. Every knob a researcher may tune is a field here, with its default."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from moekd.errors import ConfigError
-from moekd.search.settings import AvatarSearchConfig, CompressorSearchConfig
-from moekd.training.settings import TrainSettings
-
-PACKAGED_CONFIGS = Path(__file__).parent / "configs"
+from moekd.config.search import AvatarSearchConfig, CompressorSearchConfig
+from moekd.config.training import TrainSettings
 
 
 class _Strict(BaseModel):
@@ -77,6 +67,9 @@ class ExpertsConfig(_Strict):
     embed_with: Literal["base", "teacher"] = "base"
     min_size: int = Field(32, ge=1, description="smaller partitions are merged into neighbours")
     warm_start: Literal["base", "teacher"] = "base"
+    min_region_valid: int = Field(
+        50, ge=1, description="fewer own-region valid examples: select on the whole valid set"
+    )
     train: TrainSettings = TrainSettings(epochs=3, batch_size=16, lr=2e-5)
 
 
@@ -88,7 +81,7 @@ class RouterConfig(_Strict):
     hidden: int = Field(128, ge=1)
     dropout: float = Field(0.1, ge=0, lt=1)
     top_k: int | None = Field(None, ge=1, description="experts kept per input (None: all)")
-    temperature: float = Field(1.0, gt=0)
+    gate_temperature: float = Field(1.0, gt=0, description="softmax temperature of the gate")
     init_from_partition: bool = True
     balance_weight: float = Field(0.0, ge=0, description="load-balancing term weight")
     entropy_weight: float = Field(0.0, description="+: sharper routing, -: smoother")
@@ -154,6 +147,9 @@ class CompressorConfig(_Strict):
     the KL term only at its temperature and learning rate (the paper: T = 10, lr 1e-4)."""
 
     search: CompressorSearchConfig = CompressorSearchConfig()
+    block: int = Field(
+        400, ge=8, description="the search's block size when students.max_length is not set"
+    )
     temperature: float = Field(10.0, gt=0)
     lr: float = Field(1e-4, gt=0)
 
@@ -174,6 +170,26 @@ class BaselinesConfig(_Strict):
     avatar: AvatarConfig = AvatarConfig()
 
 
+class AlertConfig(_Strict):
+    """ALERT's genetic algorithm (the reference's settings)."""
+
+    children: int = Field(64, ge=1, description="children bred per generation")
+    crossover: float = Field(0.7, ge=0, le=1, description="crossover probability")
+    generations_factor: int = Field(5, ge=1, description="generations per population member")
+    min_generations: int = Field(10, ge=1)
+
+
+class MhmConfig(_Strict):
+    """MHM's Metropolis-Hastings sampler."""
+
+    candidates: int = Field(30, ge=1, description="names drawn and scored per iteration")
+    iterations: int = Field(100, ge=1)
+
+
+class WirRandomConfig(_Strict):
+    candidates: int = Field(30, ge=1, description="random names tried per identifier")
+
+
 class AttacksConfig(_Strict):
     """Identifier-renaming attacks on every student (and the teacher) over a stratified subset
     of the test split. ALERT's substitutes come from ``mlm`` (default: the run's MLM-pretrained
@@ -189,6 +205,18 @@ class AttacksConfig(_Strict):
     max_occurrences: int | None = Field(2, ge=1, description="ALERT: occurrences scored a name")
     window: int | None = Field(64, ge=1, description="ALERT: sub-tokens encoded either side")
     seed: int = 0
+    alert: AlertConfig = AlertConfig()
+    mhm: MhmConfig = MhmConfig()
+    wir_random: WirRandomConfig = WirRandomConfig()
+
+
+class ExecutionConfig(_Strict):
+    """How a run uses the machine; nothing here changes what is computed for a fixed worker
+    count, so no artifact depends on it."""
+
+    max_auto_workers: int = Field(
+        8, ge=1, description="cap of the automatic worker count (each worker holds the splits)"
+    )
 
 
 class ExperimentConfig(_Strict):
@@ -204,6 +232,7 @@ class ExperimentConfig(_Strict):
     )
     baselines: BaselinesConfig = BaselinesConfig()
     attacks: AttacksConfig = AttacksConfig()
+    execution: ExecutionConfig = ExecutionConfig()
 
     @model_validator(mode="after")
     def _known_sizes(self) -> ExperimentConfig:
@@ -238,56 +267,3 @@ class ExperimentConfig(_Strict):
 
     def dump(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
-
-
-def resolve_config_path(name_or_path: str | Path) -> Path:
-    """A file path, or the name of a config shipped with moekd (``demo``, ``devign-cpu``...)."""
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    packaged = PACKAGED_CONFIGS / f"{name_or_path}.yaml"
-    if packaged.exists():
-        return packaged
-    shipped = ", ".join(sorted(p.stem for p in PACKAGED_CONFIGS.glob("*.yaml")))
-    raise ConfigError(f"{name_or_path}: no such config file (shipped configs: {shipped})")
-
-
-def _resolve_paths(cfg: ExperimentConfig, base: Path) -> ExperimentConfig:
-    def fix(value: str | None) -> str | None:
-        if value is None or value.startswith("hub:"):
-            return value
-        expanded = Path(os.path.expandvars(os.path.expanduser(value)))
-        if expanded.is_absolute():
-            return str(expanded)
-        beside = Path(os.path.normpath(base.absolute() / expanded))
-        return str(beside if beside.exists() else Path(os.path.normpath(Path.cwd() / expanded)))
-
-    data = cfg.data.model_copy(
-        update={
-            "train": fix(cfg.data.train),
-            "valid": fix(cfg.data.valid),
-            "test": fix(cfg.data.test),
-        }
-    )
-    return cfg.model_copy(update={"data": data})
-
-
-def parse_config(text: str, origin: str = "<config>", base: Path | None = None) -> ExperimentConfig:
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{origin}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{origin}: a config must be a YAML mapping")
-    try:
-        cfg = ExperimentConfig.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ConfigError(f"{origin}: {where}: {first['msg']}") from None
-    return _resolve_paths(cfg, base) if base is not None else cfg
-
-
-def load_config(name_or_path: str | Path) -> ExperimentConfig:
-    path = resolve_config_path(name_or_path)
-    return parse_config(path.read_text(encoding="utf-8"), str(path), path.parent)

@@ -1,5 +1,5 @@
-"""Student distillation, shared by every KD method: a small RoBERTa with its own tokenizer
-(trained on the distillation split), trained on a knowledge source's soft labels."""
+"""Student distillation, shared by every KD method: a small scratch RoBERTa trained on a
+knowledge source's soft labels."""
 
 from __future__ import annotations
 
@@ -7,31 +7,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from accelerate import PartialState
-from transformers import AutoTokenizer, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
+from moekd.config import TrainSettings
 from moekd.data.samples import CodeSample
-from moekd.data.tokenizer_kinds import train_tokenizer
-from moekd.io import atomic_dir
 from moekd.models.presets import ArchSpec
-from moekd.run import Run
 from moekd.training.finetune import fit_classifier, scratch_classifier
 from moekd.training.kd import DistillationTask
 from moekd.training.loop import TrainResult
-from moekd.training.settings import TrainSettings
-
-
-def student_tokenizer(run: Run, kind: str, arch: ArchSpec) -> PreTrainedTokenizerBase:
-    """One tokenizer per (kind, vocabulary size), trained on the distillation split and shared
-    by every method and seed, so students of one architecture differ only in their knowledge."""
-    folder = run.path("student_tokenizers", f"{kind}-{arch.vocab_size}")
-    with PartialState().main_process_first():
-        if not folder.exists():
-            codes = (s.code for s in run.splits.unlabeled)
-            tokenizer = train_tokenizer(kind, codes, arch.vocab_size, arch.max_length)
-            with atomic_dir(folder) as tmp:
-                tokenizer.save_pretrained(tmp)
-    return AutoTokenizer.from_pretrained(folder)
 
 
 def distill(

@@ -41,11 +41,11 @@ from sklearn.linear_model import BayesianRidge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from moekd.config import AvatarSearchConfig
 from moekd.data.tokenizer_kinds import TOKENIZER_KINDS
 from moekd.errors import ConfigError
 from moekd.models.footprint import Footprint, footprint
 from moekd.models.presets import ArchSpec
-from moekd.search.settings import AvatarSearchConfig
 
 ACTIVATIONS = ("gelu", "relu", "silu", "gelu_new")
 DROPOUTS = (0.2, 0.3, 0.4, 0.5)
@@ -289,6 +289,32 @@ def _spread(pool: np.ndarray, count: int, scale: np.ndarray) -> list[int]:
     return chosen
 
 
+def _sampled(
+    target_mb: float,
+    cfg: AvatarSearchConfig,
+    space: _Space,
+) -> tuple[np.ndarray, list[int]]:
+    """The pool of in-band configurations and the ``cfg.samples`` spread out among them."""
+    if target_mb <= 0:
+        raise ConfigError(f"target size must be positive, got {target_mb} MB")
+    rng = np.random.default_rng(cfg.seed)
+    band = cfg.size_tolerance * target_mb
+    pool = _sample_in_band(space, target_mb, band, max(10 * cfg.samples, cfg.population), rng)
+    return pool, _spread(pool, cfg.samples, np.maximum(space.high - space.low, 1))
+
+
+def avatar_candidates(
+    target_mb: float,
+    cfg: AvatarSearchConfig,
+    max_length_cap: int | None = None,
+    vocab_caps: Mapping[str, int] | None = None,
+) -> list[AvatarCandidate]:
+    """The ``cfg.samples`` configurations to distil for the surrogate (deterministic)."""
+    space = _Space(max_length_cap, vocab_caps)
+    pool, chosen = _sampled(target_mb, cfg, space)
+    return [space.candidate(row) for row in pool[chosen]]
+
+
 def avatar_search(
     target_mb: float,
     cfg: AvatarSearchConfig,
@@ -296,9 +322,9 @@ def avatar_search(
     max_length_cap: int | None = None,
     vocab_caps: Mapping[str, int] | None = None,
 ) -> AvatarResult:
-    """Run AVATAR towards ``target_mb``; ``measure`` distils the ``cfg.samples`` candidates
-    (called once, with all of them, so it may distil them in parallel) and returns their
-    validation accuracies in order.
+    """Run AVATAR towards ``target_mb``; ``measure`` distils the candidates of
+    :func:`avatar_candidates` (called once, with all of them, so it may distil them in parallel,
+    or read them from where they were distilled) and returns their validation accuracies.
 
     ``vocab_caps`` (tokenizer kind -> the most entries it learns on the distillation corpus)
     keeps sizes honest: on a small corpus a 40,000-entry WordLevel gene builds a model with the
@@ -311,15 +337,9 @@ def avatar_search(
     smaller size gap, then fewer GFLOPs. The distilled samples seed NSGA-II's first population,
     so a configuration inside the band always survives to the end.
     """
-    if target_mb <= 0:
-        raise ConfigError(f"target size must be positive, got {target_mb} MB")
     start = time.perf_counter()
-    rng = np.random.default_rng(cfg.seed)
     space = _Space(max_length_cap, vocab_caps)
-    band = cfg.size_tolerance * target_mb
-
-    pool = _sample_in_band(space, target_mb, band, max(10 * cfg.samples, cfg.population), rng)
-    chosen = _spread(pool, cfg.samples, np.maximum(space.high - space.low, 1))
+    pool, chosen = _sampled(target_mb, cfg, space)
     sampled = pool[chosen]
     candidates = [space.candidate(row) for row in sampled]
     accuracies = [float(a) for a in measure(candidates)]

@@ -27,10 +27,10 @@ from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.operators.sampling.rnd import IntegerRandomSampling
 from pymoo.optimize import minimize
 
+from moekd.config import CompressorSearchConfig
 from moekd.errors import ConfigError
 from moekd.models.footprint import Footprint, footprint
 from moekd.models.presets import ArchSpec
-from moekd.search.settings import CompressorSearchConfig
 
 VOCAB_SIZES = tuple(range(1000, 50_001, 1000))
 ATTENTION_HEADS = (1, 2, 4, 8)
@@ -47,7 +47,7 @@ GRIDS: tuple[tuple[int, ...], ...] = (
 
 
 @dataclass(frozen=True)
-class SearchResult:
+class CompressorResult:
     arch: ArchSpec
     size_mb: float
     gflops: float
@@ -129,7 +129,7 @@ class _CompressorProblem(Problem):
 
 def compressor_search(
     target_mb: float, max_length: int, cfg: CompressorSearchConfig, vocab_cap: int | None = None
-) -> SearchResult:
+) -> CompressorResult:
     """The student Compressor's GA picks for ``target_mb`` at block size ``max_length``.
 
     The answer is the fittest genome evaluated during the run whose size lies within
@@ -162,7 +162,7 @@ def compressor_search(
         )
     genes = problem.best_in_band[1]
     fp = problem.footprint_of(genes)
-    return SearchResult(
+    return CompressorResult(
         arch=decode(genes, max_length, vocab_cap),
         size_mb=fp.size_mb,
         gflops=fp.gflops,

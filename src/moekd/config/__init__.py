@@ -1,0 +1,56 @@
+"""The experiment config: the bottom layer, importing nothing of moekd but :mod:`moekd.errors`,
+so every other layer may read it."""
+
+from moekd.config.experiment import (
+    DEFAULT_SIZES,
+    AlertConfig,
+    AttacksConfig,
+    AvatarConfig,
+    BaselinesConfig,
+    CompressorConfig,
+    DataConfig,
+    ExecutionConfig,
+    ExperimentConfig,
+    ExpertsConfig,
+    MethodName,
+    MethodSpec,
+    MhmConfig,
+    PretrainConfig,
+    RouterConfig,
+    StudentsConfig,
+    StudentSize,
+    TeacherConfig,
+    WirRandomConfig,
+)
+from moekd.config.loading import PACKAGED_CONFIGS, load_config, parse_config, resolve_config_path
+from moekd.config.search import AvatarSearchConfig, CompressorSearchConfig
+from moekd.config.training import TrainSettings
+
+__all__ = [
+    "DEFAULT_SIZES",
+    "PACKAGED_CONFIGS",
+    "AlertConfig",
+    "AttacksConfig",
+    "AvatarConfig",
+    "AvatarSearchConfig",
+    "BaselinesConfig",
+    "CompressorConfig",
+    "CompressorSearchConfig",
+    "DataConfig",
+    "ExecutionConfig",
+    "ExperimentConfig",
+    "ExpertsConfig",
+    "MethodName",
+    "MethodSpec",
+    "MhmConfig",
+    "PretrainConfig",
+    "RouterConfig",
+    "StudentSize",
+    "StudentsConfig",
+    "TeacherConfig",
+    "TrainSettings",
+    "WirRandomConfig",
+    "load_config",
+    "parse_config",
+    "resolve_config_path",
+]

@@ -1,0 +1,149 @@
+"""The attacks stage: every student (and the teacher) under every configured attack, on one
+stratified subset of the test split, so attack success rates are comparable across models.
+Each (model, attack) pair is its own unit, with its folder of records, adversarial examples
+and summary."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from moekd.attacks import MaskedLMSubstitutes, attack_samples, build_recipe, identifier_vocabulary
+from moekd.attacks.recipes import Recipe, needs_of
+from moekd.data.samples import CodeSample
+from moekd.data.splits import stratified_split
+from moekd.errors import UserError
+from moekd.io import write_json
+from moekd.layout import TEACHER as TEACHER_TARGET
+from moekd.methods import students_of
+from moekd.models.classifier import HFClassifier
+from moekd.stages.context import RunContext
+from moekd.stages.students import student_depends, student_salt
+from moekd.stages.teacher import TEACHER
+from moekd.stages.unit import Unit, Writer, write_json_artifact
+
+VOCABULARY = ("data",)
+ATTACK = ("seed", "data", "attacks.limit", "attacks.budget", "attacks.seed")
+OWN = {  # what each attack depends on beside ATTACK
+    "alert": ("attacks.mlm", "attacks.max_occurrences", "attacks.window", "attacks.alert"),
+    "mhm": ("attacks.mhm",),
+    "wir-random": ("attacks.wir_random",),
+}
+
+
+def attack_subset(ctx: RunContext) -> list[CodeSample]:
+    cfg = ctx.cfg.attacks
+    test = ctx.splits.test
+    if cfg.limit is None or cfg.limit >= len(test):
+        return list(test)
+    fraction = cfg.limit / len(test)
+    return stratified_split(test, [fraction, 1 - fraction], cfg.seed)[0]
+
+
+def mlm_source(ctx: RunContext) -> str | Path:
+    if ctx.cfg.attacks.mlm:
+        return ctx.cfg.attacks.mlm
+    if ctx.pretrained_scratch:
+        return ctx.layout.pretrain
+    if ctx.teacher_arch is not None:
+        raise UserError("ALERT needs a masked LM: enable teacher.pretrain or set attacks.mlm")
+    return "microsoft/codebert-base-mlm"
+
+
+# ---- the identifier vocabulary -------------------------------------------------------------
+def _vocabulary(ctx: RunContext) -> Writer:
+    """Identifier names seen in the training functions (MHM and WIR-Random draw from them)."""
+    return write_json_artifact(identifier_vocabulary(s.code for s in ctx.splits.train))
+
+
+def vocabulary_units(ctx: RunContext) -> list[Unit]:
+    if all(needs_of(name) == "mlm" for name in ctx.cfg.attacks.names):
+        return []
+    return [Unit("attacks/vocabulary", ctx.layout.attack_vocabulary, VOCABULARY, _vocabulary)]
+
+
+# ---- one (model, attack) pair ----------------------------------------------------------------
+@cache
+def _substitutes(source: str, max_occurrences: int | None, window: int | None):
+    return MaskedLMSubstitutes.load(source, max_occurrences=max_occurrences, window=window)
+
+
+def _recipe(ctx: RunContext, name: str) -> Recipe:
+    cfg = ctx.cfg.attacks
+    settings = {"alert": cfg.alert, "mhm": cfg.mhm, "wir-random": cfg.wir_random}[name]
+    if needs_of(name) == "mlm":
+        subs = _substitutes(str(mlm_source(ctx)), cfg.max_occurrences, cfg.window)
+        return build_recipe(
+            name, substitutes=subs, budget=cfg.budget, settings=settings.model_dump()
+        )
+    vocabulary = json.loads(ctx.layout.attack_vocabulary.read_text())
+    return build_recipe(
+        name, vocabulary=vocabulary, budget=cfg.budget, settings=settings.model_dump()
+    )
+
+
+@lru_cache(maxsize=1)
+def _model(folder: Path) -> HFClassifier:
+    """A published model folder never changes; a model's attacks come one after another, so
+    one is loaded once per process."""
+    return HFClassifier.load(folder)
+
+
+def _attack(ctx: RunContext, target: str, attack: str) -> Writer:
+    work = ctx.layout.work("attacks", *target.split("/"), attack)
+    records, adversarial = work / "records.jsonl", work / "adversarial.jsonl"
+    summary = attack_samples(
+        _model(ctx.layout.model(target)),
+        attack_subset(ctx),
+        _recipe(ctx, attack),
+        records,
+        adversarial_jsonl=adversarial,
+        seed=ctx.cfg.attacks.seed,
+    )
+
+    def write(tmp: Path) -> None:
+        files = ctx.layout.attack(target, attack)
+        for path in (records, adversarial):
+            shutil.copyfile(path, tmp / path.name)
+        write_json(tmp / files.summary.name, summary.to_dict())
+
+    return write
+
+
+def targets(ctx: RunContext) -> dict[str, tuple[tuple[str, ...], str]]:
+    """Models to attack, with what each depends on: every student of every seed
+    (``moekd-3mb/seed-42``), and the teacher."""
+    found = {s.target: (student_depends(s), student_salt(s)) for s in students_of(ctx.cfg)}
+    if ctx.cfg.attacks.attack_teacher:
+        found[TEACHER_TARGET] = (TEACHER, "")
+    return found
+
+
+def attack_units(ctx: RunContext) -> list[Unit]:
+    return [
+        Unit(
+            f"attacks/{target}/{attack}",
+            ctx.layout.attack(target, attack).folder,
+            tuple(dict.fromkeys(ATTACK + OWN[attack] + depends)),
+            _attack,
+            (target, attack),
+            f"{salt}:{attack}",
+            collective=True,
+            fan_out=True,
+        )
+        for target, (depends, salt) in targets(ctx).items()
+        for attack in ctx.cfg.attacks.names
+    ]
+
+
+def attack_summaries(ctx: RunContext, target: str) -> dict[str, Any]:
+    """Every finished attack's summary of one model."""
+    out = {}
+    for attack in ctx.cfg.attacks.names:
+        path = ctx.layout.attack(target, attack).summary
+        if path.exists():
+            out[attack] = json.loads(path.read_text())
+    return out

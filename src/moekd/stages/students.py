@@ -1,0 +1,97 @@
+"""The students stage: every method x size x seed, each its own resumable unit; each writes
+its test predictions beside its metrics, for the results' paired comparisons."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+from accelerate.utils import set_seed
+
+from moekd.evaluation.evaluate import measure_folder
+from moekd.io import write_json
+from moekd.methods import Student, students_of
+from moekd.methods.recipes import StudentRecipe, recipe
+from moekd.stages.context import RunContext
+from moekd.stages.search import DISTILLED, search_record
+from moekd.stages.tokenizers import student_tokenizer, student_tokenizer_units
+from moekd.stages.unit import Unit, Writer
+from moekd.training.distill import distill
+
+# What a student depends on beyond DISTILLED: its baseline's settings.
+BASELINE = {"compressor": ("baselines.compressor",), "avatar": ("baselines.avatar",)}
+
+
+def student_depends(student: Student) -> tuple[str, ...]:
+    return DISTILLED + BASELINE.get(student.spec.student, ())
+
+
+def student_salt(student: Student) -> str:
+    return f"seed={student.seed}:{student.size.model_dump_json()}"
+
+
+def student_recipe(ctx: RunContext, student: Student) -> StudentRecipe:
+    return recipe(ctx.cfg, student, search_record(ctx, student.spec.student, student.size))
+
+
+def tokenizer_units(ctx: RunContext) -> list[Unit]:
+    needs = []
+    for student in students_of(ctx.cfg):
+        plan = student_recipe(ctx, student)
+        needs.append((plan.tokenizer, plan.arch))
+    return student_tokenizer_units(ctx, needs)
+
+
+def _student(ctx: RunContext, student: Student) -> Writer:
+    plan = student_recipe(ctx, student)
+    knowledge = np.load(ctx.layout.knowledge_source(student.spec.knowledge))
+    work = ctx.layout.work("students", *student.target.split("/"))
+    set_seed(student.seed)
+    result = distill(
+        plan.arch,
+        student_tokenizer(ctx, plan.tokenizer, plan.arch),
+        ctx.splits.unlabeled,
+        knowledge,
+        ctx.splits.valid,
+        plan.train,
+        work,
+        plan.temperature,
+        plan.alpha,
+        description=student.target,
+    )
+
+    def write(tmp: Path) -> None:
+        shutil.copytree(work / "best", tmp, dirs_exist_ok=True)
+        test, proba = measure_folder(tmp, ctx.splits.test, plan.arch.max_length)
+        np.save(tmp / ctx.layout.test_proba(student.target).name, proba, allow_pickle=False)
+        record = {
+            "method": student.method,
+            "size": student.size.label,
+            "seed": student.seed,
+            "knowledge": student.spec.knowledge,
+            "recipe": plan.to_dict(),
+            "search": plan.search,  # the baselines' search record (None for fixed presets)
+            "valid": result.best_metrics,
+            "test": test,
+            "train_result": result.to_dict(),
+        }
+        write_json(tmp / "metrics.json", record)
+
+    return write
+
+
+def student_units(ctx: RunContext) -> list[Unit]:
+    return [
+        Unit(
+            f"students/{student.target}",
+            ctx.layout.model(student.target),
+            student_depends(student),
+            _student,
+            (student,),
+            student_salt(student),
+            collective=True,
+            fan_out=True,
+        )
+        for student in students_of(ctx.cfg)
+    ]
