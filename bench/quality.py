@@ -26,13 +26,13 @@ from moekd.evaluation.metrics import classification_metrics
 from moekd.evaluation.report import comparison_table, model_table, robustness_table
 from moekd.io import atomic_write_json, atomic_write_text
 from moekd.pipeline import run_pipeline
-from moekd.run import Run
+from moekd.stages.context import RunContext
 
 # C tokens: identifiers, numbers, and runs of punctuation.
 TOKEN_PATTERN = r"[A-Za-z_]\w*|\d+|[^\sA-Za-z_\d]+"
 
 
-def references(run: Run) -> dict[str, dict[str, Any]]:
+def references(run: RunContext) -> dict[str, dict[str, Any]]:
     """Cheap baselines on the run's own splits (the whole training split, labels included)."""
     train, test = run.splits.train, run.splits.test
     y_train = np.array([s.label for s in train])
@@ -64,7 +64,7 @@ def main() -> None:
     started = time.perf_counter()
     run = run_pipeline(cfg, args.out)
     wall = time.perf_counter() - started
-    results = json.loads(run.path("results.json").read_text())
+    results = json.loads(run.layout.results.read_text())
     rows = {
         f"teacher ({cfg.teacher.preset})": results["teacher"],
         "mixture of experts": results["moe"],

@@ -28,9 +28,10 @@ def main() -> None:
     started = time.perf_counter()
     run = run_pipeline(cfg, args.out, until="teacher")
     wall = time.perf_counter() - started
-    metrics = json.loads(run.path("teacher", "metrics.json").read_text())
+    metrics = json.loads(run.layout.metrics("teacher").read_text())
     stages = {
-        p.stem: json.loads(p.read_text())["seconds"] for p in run.path("stages").glob("*.json")
+        p.stem: json.loads(p.read_text())["seconds"]
+        for p in run.layout.stage_records.glob("*.json")
     }
     test = metrics["test"]
     print(json.dumps({"config": cfg.teacher.model_dump(mode="json"), "stages_s": stages}, indent=2))

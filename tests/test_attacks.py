@@ -40,12 +40,12 @@ from moekd.attacks.recipes import RenameIdentifiers, build_recipe
 from moekd.attacks.runner import (
     AttackRecord,
     attack_one,
+    attack_shard,
     merge_shards,
     read_records,
-    run_shard,
     shard_path,
 )
-from moekd.attacks.search import (
+from moekd.attacks.strategies import (
     Genetic,
     Greedy,
     ImportanceOrder,
@@ -176,14 +176,14 @@ def test_greedy_finds_a_single_rename_flip_and_the_ga_never_runs() -> None:
     model = secret_model()
     names = {"secret": ["alpha", "beta"], "count": ["total"]}
     ctx = context(SECRET, 1, model, names)
-    alert(FixedNames(names)).search.run(ctx, {})
+    alert(FixedNames(names)).strategy.explore(ctx, {})
     assert ctx.found is not None and ctx.found.renaming == {"secret": "alpha"}
     assert "char alpha[16];" in ctx.found.code and check_preserved(SECRET, ctx.found.code)
     stages = [stage for stage, _ in ctx.trace]
     assert "greedy" in stages and not any(s.startswith("ga") for s in stages)
     assert ctx.engine.queries == len(model.sent) == len(set(model.sent))
     shuffled = context(SECRET, 1, secret_model(), names)
-    assert Greedy(random_order).run(shuffled, {}) == {"secret": "alpha"}
+    assert Greedy(random_order).explore(shuffled, {}) == {"secret": "alpha"}
     assert "importance" not in [stage for stage, _ in shuffled.trace]
 
 
@@ -203,7 +203,7 @@ def pair_model() -> WordModel:
 def test_ga_runs_after_a_failed_greedy_and_finds_the_pair() -> None:
     names = {"a": ["x1", "x2"], "b": ["y1", "y2"]}
     ctx = context(PAIR, 1, pair_model(), names, seed=3)
-    alert(FixedNames(names)).search.run(ctx, {})
+    alert(FixedNames(names)).strategy.explore(ctx, {})
     stages = [stage for stage, _ in ctx.trace]
     first_ga = stages.index("ga")
     assert "greedy" in stages[:first_ga] and "greedy" not in stages[first_ga:]
@@ -214,13 +214,13 @@ def test_ga_generations_and_children_follow_the_settings() -> None:
     never = WordModel(lambda words: 0.9)  # never flips: the GA runs to the end
     names = {"a": ["x1", "x2"], "b": ["y1", "y2"]}  # 2 genes -> population 3
     ctx = context(PAIR, 1, never, names)
-    Genetic(children=8).run(ctx, {"a": "x2"})
+    Genetic(children=8).explore(ctx, {"a": "x2"})
     batches = [n for stage, n in ctx.trace if stage == "ga"]
     assert len(batches) == max(5 * 3, 10) and set(batches) == {8}
     many = [f"n{i}" for i in range(6)]
     names = {"a": many, "b": [f"m{i}" for i in range(6)], "c": ["k1"]}  # population 4
     ctx = context(PAIR, 1, never, names)
-    Genetic(children=5, generations_factor=1, min_generations=3).run(ctx, {})
+    Genetic(children=5, generations_factor=1, min_generations=3).explore(ctx, {})
     assert [n for stage, n in ctx.trace if stage == "ga"] == [5, 5, 5, 5]
 
 
@@ -247,7 +247,7 @@ def test_mh_accepts_worse_proposals_with_probability_alpha() -> None:
     for u in (0.4, 0.6):  # alpha = (1 - 0.9) / (1 - 0.8) = 0.5
         ctx = context(PAIR, 1, worse, names)
         ctx.rng = FixedDraw(u)
-        runs[u] = (MetropolisHastings(candidates=30, iterations=7).run(ctx, {}), ctx)
+        runs[u] = (MetropolisHastings(candidates=30, iterations=7).explore(ctx, {}), ctx)
     assert runs[0.6][0] == {} and len(runs[0.4][0]) >= 1
     batches = [n for stage, n in runs[0.6][1].trace if stage == "mh"]
     assert len(batches) == 1 + 7 and max(batches) == 30  # the start's score, then 7 steps
@@ -318,9 +318,9 @@ def test_records_jsonl_fields_adversarial_reload_and_shards(
     model = Oracle()
     shards = [shard_path(out, "k", rank, 2) for rank in range(2)]
     for rank in range(2):
-        run_shard(model, corpus, recipe, rank, 2, shards[rank], seed=1)
+        attack_shard(model, corpus, recipe, rank, 2, shards[rank], seed=1)
     asked = len(model.sent)
-    run_shard(model, corpus, recipe, 1, 2, shards[1], seed=1)
+    attack_shard(model, corpus, recipe, 1, 2, shards[1], seed=1)
     assert len(model.sent) == asked
     merged = merge_shards(shards, corpus)
 

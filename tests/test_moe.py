@@ -7,9 +7,9 @@ import pytest
 import torch
 from conftest import toy_samples
 
+from moekd.data.partition import kmeans_partition, make_partition
 from moekd.models.router import Router, RouterSpec, mix, top_k_mask
 from moekd.training.kd import kd_loss
-from moekd.data.partition import kmeans_partition, make_partition
 from moekd.training.router import MixtureTask, collate_router, router_examples
 
 

@@ -127,7 +127,7 @@ def minimal_results() -> dict[str, Any]:
             "f1": 0.667,
             "n": 200,
             "routing": [0.4, 0.6],
-            "top_expert_share": [34, 166],
+            "top_expert_counts": [34, 166],
             "params": 3469454,
             "latency_ms": 14.4,
         },

@@ -64,7 +64,11 @@ class RunLayout:
 
     def stage_record(self, stage: str) -> Path:
         """A stage's wall time, units computed and worker processes of its last run."""
-        return self.root / "stages" / f"{stage}.json"
+        return self.stage_records / f"{stage}.json"
+
+    @property
+    def stage_records(self) -> Path:
+        return self.root / "stages"
 
     def work(self, *parts: str) -> Path:
         """Scratch space of a unit: checkpoints and logs, kept for resuming."""

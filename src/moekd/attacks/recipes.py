@@ -1,4 +1,4 @@
-"""Attacks as recipes: transformation x search x goal x budget.
+"""Attacks as recipes: transformation x search strategy x goal x budget.
 
 A new attack is a new combination, not new code: ALERT is identifier renaming with masked-LM
 substitutes, searched greedily by importance and then by the GA; MHM is renaming with random
@@ -14,7 +14,14 @@ from typing import Any
 
 from moekd.attacks.candidates import RandomVocabulary, Substitutes, SubstituteSource
 from moekd.attacks.goals import Goal, LabelFlip
-from moekd.attacks.search import Genetic, Greedy, ImportanceOrder, MetropolisHastings, Search, Then
+from moekd.attacks.strategies import (
+    Genetic,
+    Greedy,
+    ImportanceOrder,
+    MetropolisHastings,
+    Strategy,
+    Then,
+)
 from moekd.attacks.transform import Target
 from moekd.errors import UserError
 
@@ -36,18 +43,16 @@ class RenameIdentifiers:
 class Recipe:
     name: str
     transformation: RenameIdentifiers
-    search: Search
+    strategy: Strategy
     goal: Goal = field(default_factory=LabelFlip)
     budget: int | None = None  # model queries per example, the original's prediction included
 
 
-def alert(
-    substitutes: SubstituteSource, budget: int | None = None, **genetic: Any
-) -> Recipe:
+def alert(substitutes: SubstituteSource, budget: int | None = None, **genetic: Any) -> Recipe:
     """ALERT (Yang et al., ICSE 2022): natural substitutes, greedy by importance, then the GA
     (``genetic``: :class:`Genetic`'s settings)."""
-    search = Then(Greedy(ImportanceOrder()), Genetic(**genetic))
-    return Recipe("alert", RenameIdentifiers(substitutes), search, budget=budget)
+    strategy = Then(Greedy(ImportanceOrder()), Genetic(**genetic))
+    return Recipe("alert", RenameIdentifiers(substitutes), strategy, budget=budget)
 
 
 def mhm(
@@ -58,8 +63,8 @@ def mhm(
 ) -> Recipe:
     """MHM (Zhang et al., AAAI 2020): random vocabulary names, Metropolis-Hastings sampling."""
     source = RandomVocabulary(tuple(vocabulary))
-    search = MetropolisHastings(candidates, iterations)
-    return Recipe("mhm", RenameIdentifiers(source), search, budget=budget)
+    strategy = MetropolisHastings(candidates, iterations)
+    return Recipe("mhm", RenameIdentifiers(source), strategy, budget=budget)
 
 
 def wir_random(
@@ -67,9 +72,12 @@ def wir_random(
 ) -> Recipe:
     """WIR-Random: names by <unk>-importance, each tried with ``candidates`` random vocabulary
     names (as many as MHM draws per step), keeping the best drop."""
-    search = Greedy(ImportanceOrder(), candidates)
+    strategy = Greedy(ImportanceOrder(), candidates)
     return Recipe(
-        "wir-random", RenameIdentifiers(RandomVocabulary(tuple(vocabulary))), search, budget=budget
+        "wir-random",
+        RenameIdentifiers(RandomVocabulary(tuple(vocabulary))),
+        strategy,
+        budget=budget,
     )
 
 
@@ -91,7 +99,7 @@ def build_recipe(
 ) -> Recipe:
     """The named recipe; ALERT needs masked-LM ``substitutes``, MHM and WIR-Random a
     ``vocabulary`` of identifier names (say, `identifier_vocabulary` of the training data).
-    ``settings``: the search's own (the config's ``attacks.alert``, ``mhm``, ``wir_random``)."""
+    ``settings``: the strategy's own (the config's ``attacks.alert``, ``mhm``, ``wir_random``)."""
     if name not in RECIPES:
         raise UserError(f"unknown attack {name!r}; choose one of {', '.join(RECIPES)}")
     needs, builder = RECIPES[name]

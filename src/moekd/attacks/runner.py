@@ -150,7 +150,7 @@ def attack_one(
         rng = random.Random(f"{seed}:{sample.idx}")
         substitutes = recipe.transformation.substitutes(target)
         ctx = AttackContext(target, engine, recipe.goal, substitutes, rng)
-        recipe.search.run(ctx, {})
+        recipe.strategy.explore(ctx, {})
         found = ctx.found
         if found is not None and (problem := preservation_problem(sample.code, found.code)):
             log.warning("example %s: discarded an unfaithful renaming (%s)", sample.idx, problem)
@@ -215,7 +215,7 @@ def write_records(path: Path, records: Sequence[AttackRecord]) -> None:
     atomic_write_text(path, "".join(json.dumps(r.to_dict()) + "\n" for r in records))
 
 
-def run_shard(
+def attack_shard(
     model: CodeClassifier,
     samples: Sequence[CodeSample],
     recipe: Recipe,
@@ -306,11 +306,11 @@ def attack_samples(
     if out_jsonl is None:
         if world > 1:
             raise ValueError("attacks under several processes need out_jsonl to merge shards")
-        records = run_shard(model, samples, recipe, seed=seed, batched=batched)
+        records = attack_shard(model, samples, recipe, seed=seed, batched=batched)
     else:
         out = Path(out_jsonl)
         key = json.dumps([recipe.name, recipe.budget, seed, [s.idx for s in samples]])
-        run_shard(
+        attack_shard(
             model, samples, recipe, rank, world, shard_path(out, key, rank, world), seed, batched
         )
         state.wait_for_everyone()

@@ -96,6 +96,8 @@ class StudentSize(_Strict):
     """One student size: fixed-architecture methods distil ``preset``; searching methods
     (Compressor, AVATAR) aim their search at ``target_mb``."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)  # hashable: students are keyed by it
+
     label: str = Field(pattern=r"^[A-Za-z0-9_.]+$")
     preset: str
     target_mb: float = Field(gt=0)

@@ -197,7 +197,7 @@ class MixtureResults(ClassificationMetrics):
     """The mixture of experts (router + experts) on the test split (``mixture_metrics``)."""
 
     routing: list[Fraction] = Field(description="mean router weight of each expert")
-    top_expert_share: list[Count] = Field(
+    top_expert_counts: list[Count] = Field(
         description="test functions whose highest-weighted expert is each expert (counts)"
     )
     params: Count = Field(description="embedder + experts + router parameters")

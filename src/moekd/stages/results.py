@@ -91,8 +91,7 @@ def timings(ctx: RunContext) -> dict[str, float]:
     """Stage wall times in pipeline order, then the self-timed parts: searches, each student's
     training, each attack (which overlap when they ran in worker processes)."""
     layout = ctx.layout
-    folder = layout.stage_record("any").parent
-    records = [_read(p) | {"stage": p.stem} for p in folder.glob("*.json")]
+    records = [_read(p) | {"stage": p.stem} for p in layout.stage_records.glob("*.json")]
     out: dict[str, float] = {}
     for record in sorted(records, key=lambda r: r["index"]):
         name = record["stage"]

@@ -47,7 +47,7 @@ def mixture_metrics(ctx: RunContext, router: Router, split: str) -> dict[str, An
         log_p = mix(torch.as_tensor(expert_logits(ctx, split)), weights, ctx.cfg.router.mix)
     out: dict[str, Any] = classification_metrics(_labels(samples), log_p.argmax(1).numpy())
     out["routing"] = weights.mean(0).tolist()
-    out["top_expert_share"] = np.bincount(
+    out["top_expert_counts"] = np.bincount(
         weights.argmax(1).numpy(), minlength=weights.shape[1]
     ).tolist()
     return out

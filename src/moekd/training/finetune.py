@@ -18,7 +18,7 @@ from transformers import (
 from moekd.config import TrainSettings
 from moekd.data.samples import CodeSample
 from moekd.models.presets import ArchSpec
-from moekd.training.loop import Task, Trainer, TrainResult
+from moekd.training.loop import Task, TrainingLoop, TrainResult
 from moekd.training.tasks import (
     ClassificationTask,
     MaskedLMObjective,
@@ -68,7 +68,7 @@ def fit_classifier(
 ) -> TrainResult:
     """Train a Hugging Face classifier on samples with ``task``; the selected model and its
     tokenizer end in ``work_dir/best``."""
-    trainer = Trainer(
+    loop = TrainingLoop(
         model,
         task,
         make_collate(tokenizer.pad_token_id),
@@ -77,7 +77,7 @@ def fit_classifier(
         hf_saver(tokenizer),
         description=description,
     )
-    return trainer.fit(
+    return loop.fit(
         encode_samples(tokenizer, train, max_length, soft_labels),
         encode_samples(tokenizer, valid, max_length) if valid else None,
     )
@@ -122,7 +122,7 @@ def pretrain_mlm(
     model = RobertaForMaskedLM(spec.roberta_config(pad_token_id=tokenizer.pad_token_id))
     settings = settings.model_copy(update={"select_metric": "loss"})
     save = hf_saver(tokenizer)
-    trainer = Trainer(
+    loop = TrainingLoop(
         MaskedLMObjective(model),
         MaskedLMTask(tokenizer, probability),
         make_collate(tokenizer.pad_token_id),
@@ -131,7 +131,7 @@ def pretrain_mlm(
         lambda objective, folder: save(objective.mlm, folder),
         description="pretrain (MLM)",
     )
-    return trainer.fit(
+    return loop.fit(
         encode_samples(tokenizer, train, spec.max_length),
         encode_samples(tokenizer, valid, spec.max_length) if valid else None,
     )

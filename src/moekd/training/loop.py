@@ -129,7 +129,7 @@ def _is_better(value: float, best: float | None, metric: str) -> bool:
     return value < best if metric == "loss" else value > best
 
 
-class Trainer:
+class TrainingLoop:
     """Runs one :class:`Task` over examples; see the module docstring for the folder layout."""
 
     def __init__(

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from moekd.config import TrainSettings
 from moekd.evaluation.metrics import classification_metrics
 from moekd.models.router import Router, mix
-from moekd.training.loop import Batch, Example, Trainer, TrainResult
+from moekd.training.loop import Batch, Example, TrainingLoop, TrainResult
 
 
 def router_examples(
@@ -114,7 +114,7 @@ def fit_router(
 ) -> TrainResult:
     """Run the shared training loop on the router; the selected router ends in
     ``work_dir/best`` and is loaded back into ``router``."""
-    trainer = Trainer(router, task, collate_router, settings, work_dir, _save_router, description)
-    result = trainer.fit(train, valid)
+    loop = TrainingLoop(router, task, collate_router, settings, work_dir, _save_router, description)
+    result = loop.fit(train, valid)
     router.load_state_dict(Router.load(work_dir / "best").state_dict())
     return result

@@ -1,4 +1,4 @@
-"""Search strategies over renamings: importance order, greedy best-drop, ALERT's genetic
+"""Strategy strategies over renamings: importance order, greedy best-drop, ALERT's genetic
 algorithm, Metropolis-Hastings (MHM), and a combinator to run one after another.
 
 Every search has ``run(ctx, start) -> Renaming``: it starts from the renaming ``start``, queries
@@ -17,8 +17,8 @@ from moekd.attacks.context import AttackContext, Scored
 from moekd.attacks.transform import Renaming
 
 
-class Search(Protocol):
-    def run(self, ctx: AttackContext, start: Renaming) -> Renaming: ...
+class Strategy(Protocol):
+    def explore(self, ctx: AttackContext, start: Renaming) -> Renaming: ...
 
 
 Order = Callable[[AttackContext], list[str]]
@@ -70,7 +70,7 @@ class Greedy:
     order: Order = ImportanceOrder()
     candidates: int | None = None
 
-    def run(self, ctx: AttackContext, start: Renaming) -> Renaming:
+    def explore(self, ctx: AttackContext, start: Renaming) -> Renaming:
         state = dict(start)
         current = ctx.score_of(state, "greedy")
         if current is None or ctx.done:
@@ -110,7 +110,7 @@ class Genetic:
     generations_factor: int = 5
     min_generations: int = 10
 
-    def run(self, ctx: AttackContext, start: Renaming) -> Renaming:
+    def explore(self, ctx: AttackContext, start: Renaming) -> Renaming:
         pool = {n: ctx.substitutes.names(n, None, ctx.rng) for n in ctx.target.names}
         genes = [n for n in ctx.target.names if pool[n]]
         base = {g: g for g in genes}
@@ -190,7 +190,7 @@ class MetropolisHastings:
     candidates: int = 30
     iterations: int = 100
 
-    def run(self, ctx: AttackContext, start: Renaming) -> Renaming:
+    def explore(self, ctx: AttackContext, start: Renaming) -> Renaming:
         state = dict(start)
         current = ctx.score_of(state, "mh")
         names = list(ctx.target.names)
@@ -217,11 +217,11 @@ class Then:
     """Run ``first``; only if it failed and budget remains, run ``then`` from where it ended
     (ALERT: greedy, then the GA seeded with greedy's renaming)."""
 
-    first: Search
-    then: Search
+    first: Strategy
+    then: Strategy
 
-    def run(self, ctx: AttackContext, start: Renaming) -> Renaming:
-        state = self.first.run(ctx, start)
+    def explore(self, ctx: AttackContext, start: Renaming) -> Renaming:
+        state = self.first.explore(ctx, start)
         if ctx.done:
             return state
-        return self.then.run(ctx, state)
+        return self.then.explore(ctx, state)
