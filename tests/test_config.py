@@ -53,13 +53,15 @@ def test_cli_unknown_config_is_one_line(tmp_path: Path) -> None:
 
 def test_methods_sizes_and_seeds() -> None:
     cfg = parse_config(
-        "methods: [vanilla_kd, {name: avatar, sizes: [3mb]}, moekd]\n"
-        "students: {seeds: [1, 2, 3]}\n"
+        "methods: [vanilla_kd, {name: avatar, sizes: [3mb]}, moekd]\nstudents: {seeds: [1, 2, 3]}\n"
     )
     units = [(m, s.label) for m, s in cfg.student_units()]
     assert units == [
-        ("vanilla_kd", "3mb"), ("avatar", "3mb"), ("moekd", "3mb"),
-        ("vanilla_kd", "1.5mb"), ("moekd", "1.5mb"),
+        ("vanilla_kd", "3mb"),
+        ("avatar", "3mb"),
+        ("moekd", "3mb"),
+        ("vanilla_kd", "1.5mb"),
+        ("moekd", "1.5mb"),
     ]
     assert cfg.first_seeds(1).students.seeds == [1] and cfg.students.seeds == [1, 2, 3]
     with pytest.raises(ConfigError, match="unknown sizes"):

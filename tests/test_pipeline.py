@@ -19,7 +19,8 @@ from moekd.config import parse_config
 from moekd.errors import UserError
 from moekd.models.classifier import HFClassifier
 from moekd.models.presets import STUDENTS
-from moekd.pipeline import run_pipeline
+from moekd.pipeline import STAGE_NAMES, run_pipeline
+from moekd.stages.context import RunContext
 
 TINY_RUN = """
 name: tiny-pipeline
@@ -62,49 +63,95 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return root / "run", text
 
 
+def _results(run: Path) -> dict:
+    return json.loads((run / "results.json").read_text())
+
+
+NAMES = {"vanilla_kd-1.5mb", "compressor-1.5mb", "avatar-1.5mb", "moekd-1.5mb"}
+
+
 def test_results_json_has_every_part(finished_run: tuple[Path, str]) -> None:
-    run, _ = finished_run
-    results = json.loads((run / "results.json").read_text())
+    results = _results(finished_run[0])
     assert {"dataset", "teacher", "experts", "moe", "methods"} <= results.keys()
     assert len(results["experts"]) == results["partition"]["k"] == 2
-    names = {"vanilla_kd-1.5mb", "compressor-1.5mb", "avatar-1.5mb", "moekd-1.5mb"}
-    assert set(results["methods"]) == names
+    assert set(results["methods"]) == NAMES
     for metrics in [results["teacher"], results["moe"], *results["methods"].values()]:
         for key in ("accuracy", "precision", "recall", "f1", "params", "latency_ms"):
             assert isinstance(metrics[key], int | float), key
-    for name, student in results["methods"].items():
+
+
+def test_methods_aggregate_their_seeds(finished_run: tuple[Path, str]) -> None:
+    for name, student in _results(finished_run[0])["methods"].items():
         assert 0 < student["size_mb"] < 1.7 and student["gflops"] > 0, name
         assert student["seeds"] == [7, 8] and set(student["per_seed"]) == {"7", "8"}
         accuracies = [m["accuracy"] for m in student["per_seed"].values()]
         assert student["accuracy"] == pytest.approx(np.mean(accuracies))
         assert student["std"]["accuracy"] == pytest.approx(np.std(accuracies, ddof=1))
+
+
+def test_searched_students_land_on_target(finished_run: tuple[Path, str]) -> None:
+    run, _ = finished_run
+    results = _results(run)
     for searched in ("compressor", "avatar"):
         record = json.loads((run / "search" / f"{searched}-1.5mb.json").read_text())
         assert abs(record["size_mb"] - 1.5) <= 0.05 * 1.5
         # The built student, with the vocabulary its tokenizer really learned, too.
         assert abs(results["methods"][f"{searched}-1.5mb"]["size_mb"] - 1.5) <= 0.05 * 1.5
-    comparisons = {c["baseline"]: c for c in results["comparisons"]}
-    assert set(comparisons) == names - {"moekd-1.5mb"}
+
+
+def test_comparisons_pair_moekd_with_every_other_method(finished_run: tuple[Path, str]) -> None:
+    comparisons = {c["baseline"]: c for c in _results(finished_run[0])["comparisons"]}
+    assert set(comparisons) == NAMES - {"moekd-1.5mb"}
     for c in comparisons.values():
         for metric in ("accuracy", "f1"):
             assert c[metric]["low"] <= c[metric]["difference"] <= c[metric]["high"]
         assert set(c["asr"]) == {"alert", "mhm", "wir-random"} and len(c["mcnemar"]) == 2
+
+
+def test_students_keep_the_test_predictions_the_results_compare(
+    finished_run: tuple[Path, str],
+) -> None:
+    run, text = finished_run
+    results = _results(run)
+    labels = np.array([s.label for s in RunContext(parse_config(text), run).splits.test])
+    for name in NAMES:
+        for seed in (7, 8):
+            proba = np.load(run / "students" / name / f"seed-{seed}" / "test_proba.npy")
+            np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
+            accuracy = results["methods"][name]["per_seed"][str(seed)]["accuracy"]
+            assert accuracy == pytest.approx(np.mean(proba.argmax(1) == labels))
+
+
+def test_report_plots_and_timings(finished_run: tuple[Path, str]) -> None:
+    run, _ = finished_run
     assert {p.name for p in (run / "plots").glob("*.png")} == {
         "accuracy_vs_size.png",
         "asr_by_method.png",
         "accuracy_vs_asr.png",
     }
-    # Students and attacks run as units (in worker processes here): the stage's wall time too.
-    timed = " ".join(results["timings_s"])
-    assert "students (wall: 8 units in" in timed and "attacks (wall: 27 units in" in timed
-    routing = results["moe"]["routing"]
+    report = (run / "report.md").read_text()
+    assert "| moekd-1.5mb |" in report and "ASR alert" in report and "Δ ASR mhm" in report
+    # Students and attacks run as units in worker processes here: the stage's wall time too,
+    # and the stages in pipeline order.
+    timed = list(_results(run)["timings_s"])
+    assert any(t.startswith("students (wall: 8 units in") for t in timed)
+    assert any(t.startswith("attacks (wall: 27 units in") for t in timed)
+    stages = [t.split(" ")[0] for t in timed if " " not in t or "(wall:" in t]
+    assert stages == STAGE_NAMES[:-1]  # the results stage records itself after results.json
+
+
+def test_mixture_and_knowledge(finished_run: tuple[Path, str]) -> None:
+    run, _ = finished_run
+    routing = _results(run)["moe"]["routing"]
     assert len(routing) == 2 and abs(sum(routing) - 1) < 1e-5
     knowledge = np.load(run / "knowledge" / "moe.npy")
     assert knowledge.shape == (len(json.loads((run / "knowledge" / "ids.json").read_text())), 2)
     np.testing.assert_allclose(np.exp(knowledge).sum(1), 1.0, atol=1e-5)
-    report = (run / "report.md").read_text()
-    assert "| moekd-1.5mb |" in report and "ASR alert" in report and "Δ ASR mhm" in report
-    for name in ("teacher", *names):
+
+
+def test_every_model_is_attacked_by_every_attack(finished_run: tuple[Path, str]) -> None:
+    results = _results(finished_run[0])
+    for name in ("teacher", *NAMES):
         attacks = (results["teacher"] if name == "teacher" else results["methods"][name])["attacks"]
         assert set(attacks) == {"alert", "mhm", "wir-random"}
         for summary in attacks.values():
@@ -120,14 +167,18 @@ def test_rerun_skips_finished_stages_and_refuses_changed_settings(
 ) -> None:
     run, text = finished_run
     before = (run / "results.json").stat().st_mtime_ns
-    marker = (run / "stages" / "teacher.json").read_text()
+    records = {p: p.read_text() for p in (run / "units").rglob("*.json")}
+    stages = {p: p.read_text() for p in (run / "stages").glob("*.json") if p.stem != "results"}
     run_pipeline(parse_config(text), run)
-    assert (run / "stages" / "teacher.json").read_text() == marker
+    assert {p: p.read_text() for p in (run / "units").rglob("*.json")} == records
+    assert {p: p.read_text() for p in stages} == stages  # nothing recomputed
     assert (run / "results.json").stat().st_mtime_ns >= before
     changed = text.replace("vocab_size: 300", "vocab_size: 301")
     assert changed != text
-    with pytest.raises(UserError, match="computed with other settings"):
+    config = (run / "config.yaml").read_text()
+    with pytest.raises(UserError, match="tokenizer was computed with other settings"):
         run_pipeline(parse_config(changed), run)
+    assert (run / "config.yaml").read_text() == config  # refused before anything was written
 
 
 def test_student_loads_with_plain_transformers(finished_run: tuple[Path, str]) -> None:

@@ -45,7 +45,7 @@ def _builds(ctx: RunContext) -> list[str]:
 
 
 def _unit(ctx: RunContext, name: str, depends=("students.temperature",), **kw) -> Unit:
-    return Unit(f"toy/{name}", ctx.root / "toy" / f"{name}.json", depends, _build, (name,), **kw)
+    return Unit(ctx.root / "toy" / f"{name}.json", depends, _build, (name,), **kw)
 
 
 def _ctx(tmp_path: Path, **students) -> RunContext:
@@ -100,13 +100,11 @@ def test_a_failure_between_units_resumes_with_the_rest(tmp_path: Path) -> None:
 
 def test_a_failing_writer_publishes_nothing(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
-    unit = Unit(
-        "toy/folder", tmp_path / "toy" / "folder", ("seed",), _build_folder, ("half-written",)
-    )
+    unit = Unit(tmp_path / "toy" / "folder", ("seed",), _build_folder, ("half-written",))
     with pytest.raises(OSError, match="disk full"):
         execute(ctx, [unit], workers=1, label="toy")
     assert list((tmp_path / "toy").iterdir()) == []  # no artifact, no temp folder
-    good = Unit("toy/folder", tmp_path / "toy" / "folder", ("seed",), _build_folder, ("ok",))
+    good = Unit(tmp_path / "toy" / "folder", ("seed",), _build_folder, ("ok",))
     execute(ctx, unfinished(ctx, [good]), workers=1, label="toy")
     assert (tmp_path / "toy" / "folder" / "part.txt").read_text() == "ok"
 

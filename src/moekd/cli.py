@@ -139,9 +139,11 @@ def evaluate(
 # (one registration line each; keep the two blocks apart so parallel edits don't collide)
 # attack commands:
 from moekd.attacks.commands import attack as _attack  # noqa: E402, I001
+
 app.command("attack")(_attack)
 # deploy commands:
 from moekd.deploy.commands import export as _export, scan as _scan  # noqa: E402, I001
+
 app.command("scan")(_scan)
 app.command("export")(_export)
 

@@ -54,6 +54,16 @@ class RunLayout:
         """Held (flock) by the process running the pipeline here."""
         return self.root / ".lock"
 
+    def key(self, artifact: Path) -> str:
+        """A unit's name: its artifact's path in the run, without suffix
+        (``students/moekd-3mb/seed-42``, ``search/compressor-3mb``)."""
+        return artifact.relative_to(self.root).with_suffix("").as_posix()
+
+    def work_of(self, artifact: Path) -> Path:
+        """The scratch space of the unit that publishes ``artifact``: checkpoints and logs,
+        kept for resuming."""
+        return self.root / "work" / self.key(artifact)
+
     def unit_record(self, key: str) -> Path:
         """What a unit was computed with (settings hash, seconds): ``units/<key>.json``."""
         return self.root / "units" / f"{key}.json"
@@ -69,10 +79,6 @@ class RunLayout:
     @property
     def stage_records(self) -> Path:
         return self.root / "stages"
-
-    def work(self, *parts: str) -> Path:
-        """Scratch space of a unit: checkpoints and logs, kept for resuming."""
-        return self.root.joinpath("work", *parts)
 
     # ---- data and teacher ----------------------------------------------------------------
     @property

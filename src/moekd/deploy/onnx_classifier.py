@@ -97,9 +97,10 @@ class OnnxClassifier:
 def _folder_tokenizer(folder: Path) -> PreTrainedTokenizerBase:
     from transformers import AutoTokenizer
 
-    if not (folder / "tokenizer.json").is_file() and not (
-        folder / "tokenizer_config.json"
-    ).is_file():
+    if (
+        not (folder / "tokenizer.json").is_file()
+        and not (folder / "tokenizer_config.json").is_file()
+    ):
         raise UserError(f"{folder}: no tokenizer inside the ONNX model or beside it")
     try:
         return AutoTokenizer.from_pretrained(str(folder))

@@ -233,9 +233,7 @@ def _metadata(
     return meta
 
 
-def _verify(
-    wrapper: torch.nn.Module, tokenizer: Any, max_length: int, onnx_path: Path
-) -> float:
+def _verify(wrapper: torch.nn.Module, tokenizer: Any, max_length: int, onnx_path: Path) -> float:
     """Largest |logit| difference on shapes unlike the traced one (batch 3, other length)."""
     import onnxruntime as ort
 

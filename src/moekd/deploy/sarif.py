@@ -114,9 +114,7 @@ def to_sarif(result: ScanResult) -> dict[str, Any]:
                 "rules": [_rule(result)],
             }
         },
-        "invocations": [
-            {"executionSuccessful": True, "toolExecutionNotifications": notifications}
-        ],
+        "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
         "originalUriBaseIds": {ROOT_ID: {"uri": result.root.resolve().as_uri().rstrip("/") + "/"}},
         "results": results,
         "columnKind": "unicodeCodePoints",

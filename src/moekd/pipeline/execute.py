@@ -23,15 +23,16 @@ from moekd.stages.context import RunContext, settings_hash
 from moekd.stages.unit import Unit
 
 
-def _refusal(ctx: RunContext, key: str) -> UserError:
+def _refusal(ctx: RunContext, key: str, more: int = 0) -> UserError:
+    others = f" (so were {more} later unit{'s' * (more > 1)})" if more else ""
     return UserError(
-        f"{ctx.root}: {key} was computed with other settings than this config's; "
-        "use a new --out folder (or delete that artifact and units/" + f"{key}.json)"
+        f"{ctx.root}: {key} was computed with other settings than this config's{others}; "
+        f"use a new --out folder (or delete that artifact and units/{key}.json)"
     )
 
 
 def _record(ctx: RunContext, unit: Unit) -> dict[str, Any] | None:
-    path = ctx.layout.unit_record(unit.key)
+    path = ctx.layout.unit_record(ctx.layout.key(unit.artifact))
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -43,7 +44,7 @@ def finished(ctx: RunContext, unit: Unit) -> bool:
     if record is None:
         return False
     if record["config_sha256"] != unit.settings_hash(ctx):
-        raise _refusal(ctx, unit.key)
+        raise _refusal(ctx, ctx.layout.key(unit.artifact))
     return unit.artifact.exists()
 
 
@@ -53,23 +54,31 @@ def check_records(ctx: RunContext) -> None:
     folder = ctx.layout.unit_records
     if not folder.exists():
         return
-    for path in sorted(folder.rglob("*.json")):
-        record = json.loads(path.read_text())
-        expected = settings_hash(ctx.cfg, tuple(record["depends"]), record["salt"])
-        if record["config_sha256"] != expected:
-            raise _refusal(ctx, record["key"])
+    records = [json.loads(path.read_text()) for path in folder.rglob("*.json")]
+    refused = [
+        record
+        for record in sorted(records, key=lambda r: r["started"])
+        if record["config_sha256"]
+        != settings_hash(ctx.cfg, tuple(record["depends"]), record["salt"])
+    ]
+    if refused:
+        raise _refusal(ctx, refused[0]["key"], len(refused) - 1)
 
 
-def _write_record(ctx: RunContext, unit: Unit, seconds: float | None) -> None:
+def _write_record(
+    ctx: RunContext, unit: Unit, started: float, seconds: float | None = None
+) -> None:
     assert unit.depends is not None
+    key = ctx.layout.key(unit.artifact)
     record = {
-        "key": unit.key,
+        "started": started,  # wall clock (time.time): orders the records as the run made them
+        "key": key,
         "depends": list(unit.depends),
         "salt": unit.salt,
         "config_sha256": unit.settings_hash(ctx),
         "seconds": None if seconds is None else round(seconds, 2),
     }
-    atomic_write_json(ctx.layout.unit_record(unit.key), record)
+    atomic_write_json(ctx.layout.unit_record(key), record)
 
 
 def compute(ctx: RunContext, unit: Unit) -> None:
@@ -79,8 +88,9 @@ def compute(ctx: RunContext, unit: Unit) -> None:
     main = state.is_main_process
     if unit.collective or main:
         recorded = unit.depends is not None
+        began = time.time()
         if main and recorded:
-            _write_record(ctx, unit, None)
+            _write_record(ctx, unit, began)
         started = time.perf_counter()
         writer = unit.build(ctx, *unit.args)
         if main:
@@ -88,7 +98,7 @@ def compute(ctx: RunContext, unit: Unit) -> None:
             with publish(unit.artifact) as tmp:
                 writer(tmp)
             if recorded:
-                _write_record(ctx, unit, time.perf_counter() - started)
+                _write_record(ctx, unit, began, time.perf_counter() - started)
     state.wait_for_everyone()
 
 

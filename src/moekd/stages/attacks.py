@@ -62,7 +62,7 @@ def _vocabulary(ctx: RunContext) -> Writer:
 def vocabulary_units(ctx: RunContext) -> list[Unit]:
     if all(needs_of(name) == "mlm" for name in ctx.cfg.attacks.names):
         return []
-    return [Unit("attacks/vocabulary", ctx.layout.attack_vocabulary, VOCABULARY, _vocabulary)]
+    return [Unit(ctx.layout.attack_vocabulary, VOCABULARY, _vocabulary)]
 
 
 # ---- one (model, attack) pair ----------------------------------------------------------------
@@ -93,7 +93,7 @@ def _model(folder: Path) -> HFClassifier:
 
 
 def _attack(ctx: RunContext, target: str, attack: str) -> Writer:
-    work = ctx.layout.work("attacks", *target.split("/"), attack)
+    work = ctx.layout.work_of(ctx.layout.attack(target, attack).folder)
     records, adversarial = work / "records.jsonl", work / "adversarial.jsonl"
     summary = attack_samples(
         _model(ctx.layout.model(target)),
@@ -125,7 +125,6 @@ def targets(ctx: RunContext) -> dict[str, tuple[tuple[str, ...], str]]:
 def attack_units(ctx: RunContext) -> list[Unit]:
     return [
         Unit(
-            f"attacks/{target}/{attack}",
             ctx.layout.attack(target, attack).folder,
             tuple(dict.fromkeys(ATTACK + OWN[attack] + depends)),
             _attack,

@@ -40,7 +40,7 @@ def _expert(ctx: RunContext, part: int) -> Writer:
     select_on = own_valid if len(own_valid) >= ctx.cfg.experts.min_region_valid else valid
     set_seed(ctx.cfg.experts.train.seed + part)
     model, tokenizer, started_from = _expert_start(ctx)
-    work = ctx.layout.work("experts", str(part))
+    work = ctx.layout.work_of(ctx.layout.expert(part))
     max_length = ctx.teacher_max_length
     result = finetune_classifier(
         model,
@@ -77,7 +77,6 @@ def _expert(ctx: RunContext, part: int) -> Writer:
 def expert_units(ctx: RunContext) -> list[Unit]:
     return [
         Unit(
-            f"experts/{part}",
             ctx.layout.expert(part),
             EXPERTS,
             _expert,

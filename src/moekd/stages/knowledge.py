@@ -67,4 +67,4 @@ def _knowledge(ctx: RunContext) -> Writer:
 
 
 def knowledge_units(ctx: RunContext) -> list[Unit]:
-    return [Unit("knowledge", ctx.layout.knowledge, ROUTER, _knowledge)]
+    return [Unit(ctx.layout.knowledge, ROUTER, _knowledge)]

@@ -86,9 +86,7 @@ def _embed(ctx: RunContext, split: str) -> Writer:
 
 def embedding_units(ctx: RunContext) -> list[Unit]:
     return [
-        Unit(
-            f"embeddings/{split}", ctx.layout.embeddings(split), EMBEDDINGS, _embed, (split,), split
-        )
+        Unit(ctx.layout.embeddings(split), EMBEDDINGS, _embed, (split,), split)
         for split in MIXTURE_SPLITS
     ]
 
@@ -105,7 +103,6 @@ def expert_logit_units(ctx: RunContext) -> list[Unit]:
     """[N, K, 2] logits of every expert on the splits the router and knowledge read."""
     return [
         Unit(
-            f"expert_logits/{split}",
             ctx.layout.expert_logits(split),
             EXPERTS,
             _expert_logits,

@@ -58,4 +58,4 @@ def _partition(ctx: RunContext) -> Writer:
 
 
 def partition_units(ctx: RunContext) -> list[Unit]:
-    return [Unit("partition", ctx.layout.partition, PARTITION, _partition)]
+    return [Unit(ctx.layout.partition, PARTITION, _partition)]

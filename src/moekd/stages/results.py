@@ -178,13 +178,13 @@ def _plots(ctx: RunContext) -> Writer:
 
 
 def results_units(ctx: RunContext) -> list[Unit]:
-    return [Unit("results", ctx.layout.results, None, _results)]
+    return [Unit(ctx.layout.results, None, _results)]
 
 
 def plot_units(ctx: RunContext) -> list[Unit]:
-    return [Unit("plots", ctx.layout.plots, None, _plots)]
+    return [Unit(ctx.layout.plots, None, _plots)]
 
 
 def report_units(ctx: RunContext) -> list[Unit]:
     """After the plots: the report links the ones that exist."""
-    return [Unit("report", ctx.layout.report, None, _report)]
+    return [Unit(ctx.layout.report, None, _report)]

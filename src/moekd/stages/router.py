@@ -70,7 +70,7 @@ def _fit(ctx: RunContext) -> tuple[Router, dict[str, Any]]:
             init,
             None,
             cfg.init_train,
-            ctx.layout.work("router-init"),
+            ctx.layout.work_of(ctx.layout.router) / "init",
             "router init",
         ).to_dict()
     train = router_examples(
@@ -85,7 +85,7 @@ def _fit(ctx: RunContext) -> tuple[Router, dict[str, Any]]:
         train,
         valid,
         cfg.train,
-        ctx.layout.work("router"),
+        ctx.layout.work_of(ctx.layout.router) / "mixture",
         "router",
     ).to_dict()
     return router.eval(), history
@@ -123,4 +123,4 @@ def _router(ctx: RunContext) -> Writer:
 
 
 def router_units(ctx: RunContext) -> list[Unit]:
-    return [Unit("router", ctx.layout.router, ROUTER, _router, collective=True)]
+    return [Unit(ctx.layout.router, ROUTER, _router, collective=True)]

@@ -9,6 +9,8 @@ its own unit) and then its surrogate-assisted NSGA-II over them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,7 +53,19 @@ def _size_salt(size: StudentSize) -> str:
     return size.model_dump_json()
 
 
-def _read(path) -> Any:
+def _per_size(
+    ctx: RunContext,
+    method: str,
+    artifact: Callable[[str], Path],
+    depends: tuple[str, ...],
+    build: Callable[[RunContext, StudentSize], Writer],
+) -> list[Unit]:
+    """One unit per size the method is run at."""
+    sizes = _sizes(ctx, method)
+    return [Unit(artifact(s.label), depends, build, (s,), _size_salt(s)) for s in sizes]
+
+
+def _read(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
@@ -78,7 +92,6 @@ def _needed_kinds(ctx: RunContext) -> tuple[str, ...]:
 def vocab_cap_units(ctx: RunContext) -> list[Unit]:
     return [
         Unit(
-            f"search/vocab_caps/{kind}",
             ctx.layout.vocab_cap(kind),
             VOCAB_CAP,
             _vocab_cap,
@@ -98,17 +111,7 @@ def _compressor(ctx: RunContext, size: StudentSize) -> Writer:
 
 
 def compressor_units(ctx: RunContext) -> list[Unit]:
-    return [
-        Unit(
-            f"search/compressor-{size.label}",
-            ctx.layout.compressor_search(size.label),
-            COMPRESSOR,
-            _compressor,
-            (size,),
-            _size_salt(size),
-        )
-        for size in _sizes(ctx, "compressor")
-    ]
+    return _per_size(ctx, "compressor", ctx.layout.compressor_search, COMPRESSOR, _compressor)
 
 
 # ---- AVATAR ------------------------------------------------------------------------------
@@ -127,17 +130,7 @@ def read_candidates(ctx: RunContext, size: StudentSize) -> list[AvatarCandidate]
 
 
 def candidate_units(ctx: RunContext) -> list[Unit]:
-    return [
-        Unit(
-            f"search/avatar-{size.label}/candidates",
-            ctx.layout.avatar_candidates(size.label),
-            AVATAR_SPACE,
-            _candidates,
-            (size,),
-            _size_salt(size),
-        )
-        for size in _sizes(ctx, "avatar")
-    ]
+    return _per_size(ctx, "avatar", ctx.layout.avatar_candidates, AVATAR_SPACE, _candidates)
 
 
 def sample_tokenizer_units(ctx: RunContext) -> list[Unit]:
@@ -171,7 +164,7 @@ def _sample(ctx: RunContext, size: StudentSize, index: int) -> Writer:
                 "seed": settings.search.seed,
             }
         ),
-        ctx.layout.work("search", f"avatar-{size.label}", f"sample-{index}"),
+        ctx.layout.work_of(ctx.layout.avatar_sample(size.label, index)),
         settings.temperature,
         description=f"avatar sample {index + 1}/{settings.search.samples}",
     )
@@ -183,7 +176,6 @@ def _sample(ctx: RunContext, size: StudentSize, index: int) -> Writer:
 def sample_units(ctx: RunContext) -> list[Unit]:
     return [
         Unit(
-            f"search/avatar-{size.label}/sample-{index}",
             ctx.layout.avatar_sample(size.label, index),
             AVATAR,
             _sample,
@@ -217,17 +209,7 @@ def _avatar(ctx: RunContext, size: StudentSize) -> Writer:
 
 
 def avatar_units(ctx: RunContext) -> list[Unit]:
-    return [
-        Unit(
-            f"search/avatar-{size.label}",
-            ctx.layout.avatar_search(size.label),
-            AVATAR,
-            _avatar,
-            (size,),
-            _size_salt(size),
-        )
-        for size in _sizes(ctx, "avatar")
-    ]
+    return _per_size(ctx, "avatar", ctx.layout.avatar_search, AVATAR, _avatar)
 
 
 def search_record(ctx: RunContext, method: str, size: StudentSize) -> dict[str, Any] | None:

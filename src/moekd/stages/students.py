@@ -46,7 +46,7 @@ def tokenizer_units(ctx: RunContext) -> list[Unit]:
 def _student(ctx: RunContext, student: Student) -> Writer:
     plan = student_recipe(ctx, student)
     knowledge = np.load(ctx.layout.knowledge_source(student.spec.knowledge))
-    work = ctx.layout.work("students", *student.target.split("/"))
+    work = ctx.layout.work_of(ctx.layout.model(student.target))
     set_seed(student.seed)
     result = distill(
         plan.arch,
@@ -84,7 +84,6 @@ def _student(ctx: RunContext, student: Student) -> Writer:
 def student_units(ctx: RunContext) -> list[Unit]:
     return [
         Unit(
-            f"students/{student.target}",
             ctx.layout.model(student.target),
             student_depends(student),
             _student,

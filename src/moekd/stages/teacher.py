@@ -22,16 +22,6 @@ from moekd.training.finetune import (
 )
 
 DATA = ("data",)
-PRETRAIN = (
-    "seed",
-    "data",
-    "teacher.preset",
-    "teacher.model",
-    "teacher.max_length",
-    "teacher.vocab_size",
-    "teacher.arch",
-    "teacher.pretrain",
-)
 TEACHER = ("seed", "data", "teacher")
 TOKENIZER = (
     "data",
@@ -41,6 +31,7 @@ TOKENIZER = (
     "teacher.vocab_size",
     "teacher.arch",
 )
+PRETRAIN = ("seed", *TOKENIZER, "teacher.pretrain")
 
 
 # ---- data ------------------------------------------------------------------------------
@@ -49,7 +40,7 @@ def _data_splits(ctx: RunContext) -> Writer:
 
 
 def data_units(ctx: RunContext) -> list[Unit]:
-    return [Unit("data", ctx.layout.data_splits, DATA, _data_splits)]
+    return [Unit(ctx.layout.data_splits, DATA, _data_splits)]
 
 
 # ---- the scratch teacher's tokenizer and MLM pre-training ----------------------------------
@@ -69,7 +60,7 @@ def scratch_tokenizer(ctx: RunContext) -> PreTrainedTokenizerBase:
 def tokenizer_units(ctx: RunContext) -> list[Unit]:
     if ctx.teacher_arch is None:
         return []
-    return [Unit("tokenizer", ctx.layout.tokenizer, TOKENIZER, _tokenizer)]
+    return [Unit(ctx.layout.tokenizer, TOKENIZER, _tokenizer)]
 
 
 def _copy_best(work: Path, extra: dict[str, object] | None = None) -> Writer:
@@ -87,7 +78,7 @@ def _pretrain(ctx: RunContext) -> Writer:
     arch = ctx.teacher_arch
     assert arch is not None
     settings = ctx.cfg.teacher.pretrain.train
-    work = ctx.layout.work("pretrain")
+    work = ctx.layout.work_of(ctx.layout.pretrain)
     set_seed(settings.seed)
     result = pretrain_mlm(
         arch,
@@ -105,7 +96,7 @@ def pretrain_units(ctx: RunContext) -> list[Unit]:
     """MLM pre-training of a scratch teacher; pre-trained hub teachers skip it."""
     if not ctx.pretrained_scratch:
         return []
-    return [Unit("pretrain", ctx.layout.pretrain, PRETRAIN, _pretrain, collective=True)]
+    return [Unit(ctx.layout.pretrain, PRETRAIN, _pretrain, collective=True)]
 
 
 # ---- fine-tuning -------------------------------------------------------------------------
@@ -124,7 +115,7 @@ def _teacher(ctx: RunContext) -> Writer:
     """Fine-tune the teacher on the labeled half; select on valid; measure on test."""
     set_seed(ctx.cfg.teacher.train.seed)
     model, tokenizer = _teacher_start(ctx)
-    work = ctx.layout.work("teacher")
+    work = ctx.layout.work_of(ctx.layout.teacher)
     result = finetune_classifier(
         model,
         tokenizer,
@@ -149,4 +140,4 @@ def _teacher(ctx: RunContext) -> Writer:
 
 
 def teacher_units(ctx: RunContext) -> list[Unit]:
-    return [Unit("teacher", ctx.layout.teacher, TEACHER, _teacher, collective=True)]
+    return [Unit(ctx.layout.teacher, TEACHER, _teacher, collective=True)]

@@ -5,6 +5,7 @@ knowledge. The search (AVATAR's samples) and the students stage declare the ones
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
@@ -25,13 +26,12 @@ def _tokenizer(ctx: RunContext, kind: str, vocab_size: int, max_length: int) -> 
 def student_tokenizer_units(ctx: RunContext, needs: Iterable[tuple[str, ArchSpec]]) -> list[Unit]:
     """A unit for each (kind, architecture's vocabulary) in ``needs``; the first architecture
     of a kind and size gives the tokenizer its block size."""
-    units: dict[str, Unit] = {}
+    units: dict[Path, Unit] = {}
     for kind, arch in needs:
-        key = f"student_tokenizers/{kind}-{arch.vocab_size}"
-        if key not in units:
-            units[key] = Unit(
-                key,
-                ctx.layout.student_tokenizer(kind, arch.vocab_size),
+        folder = ctx.layout.student_tokenizer(kind, arch.vocab_size)
+        if folder not in units:
+            units[folder] = Unit(
+                folder,
                 TOKENIZERS,
                 _tokenizer,
                 (kind, arch.vocab_size, arch.max_length),

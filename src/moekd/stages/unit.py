@@ -32,8 +32,7 @@ class Unit:
     by pickle). An artifact path with a suffix (``.json``, ``.npy``) is a file, else a folder.
     """
 
-    key: str  # names the unit in progress, errors and its record: ``students/moekd-3mb/seed-42``
-    artifact: Path
+    artifact: Path  # a path of the run layout; it also names the unit (``RunLayout.key``)
     depends: tuple[str, ...] | None  # config entries its result depends on; None: always redone
     build: Callable[..., Writer]
     args: tuple[Any, ...] = ()

@@ -75,8 +75,12 @@ def generate_corpus(
             code=code,
             label=label,
             project=project,
-            extra={"family": family, "pair": pair, "function": fname,
-                   "twin_of": idx_of.get((pair, 1 - label))},
+            extra={
+                "family": family,
+                "pair": pair,
+                "function": fname,
+                "twin_of": idx_of.get((pair, 1 - label)),
+            },
         )
         for pair, label, family, project, fname, code in rows
     ]

@@ -74,9 +74,12 @@ class Filler:
             self.params.append((name, f"{ctype} {name}"))
             self.inputs.append(_Var(name, ctype))
             return
-        role, ctype, bucket = (("str", "const char *", self.strs), ("ctx", "struct context *",
-                               self.ctxs), ("pkt", "struct packet *", self.pkts),
-                               ("node", "struct node *", self.nodes))[kind - 2]
+        role, ctype, bucket = (
+            ("str", "const char *", self.strs),
+            ("ctx", "struct context *", self.ctxs),
+            ("pkt", "struct packet *", self.pkts),
+            ("node", "struct node *", self.nodes),
+        )[kind - 2]
         name = self.b.var(role)
         self.params.append((name, f"{ctype}{name}"))
         bucket.append(name)
@@ -96,12 +99,18 @@ class Filler:
     def _cond(self) -> str:
         v = self.rng.choice(self._readable())
         k = self.rng.randrange(0, 32)
-        options = [f"{v.name} > {k}", f"{v.name} == {k}", f"{v.name} != 0",
-                   f"({v.name} & 0x{self.rng.randrange(1, 256):x}) != 0",
-                   f"{v.name} < {self._operand(v.name)}",
-                   f"check_flags((unsigned int){v.name}) == 0", f"{v.name} >= {k}",
-                   f"{v.name} <= {k}", f"{v.name} > 0 && {v.name} < {k + 8}",
-                   f"{v.name} != 0 && check_flags((unsigned int){v.name}) != 0"]
+        options = [
+            f"{v.name} > {k}",
+            f"{v.name} == {k}",
+            f"{v.name} != 0",
+            f"({v.name} & 0x{self.rng.randrange(1, 256):x}) != 0",
+            f"{v.name} < {self._operand(v.name)}",
+            f"check_flags((unsigned int){v.name}) == 0",
+            f"{v.name} >= {k}",
+            f"{v.name} <= {k}",
+            f"{v.name} > 0 && {v.name} < {k + 8}",
+            f"{v.name} != 0 && check_flags((unsigned int){v.name}) != 0",
+        ]
         if v.ctype in SIGNED:
             options += [f"{v.name} < 0", f"{v.name} < 0 || {v.name} > {k + 32}"]
         if self.ctxs:
@@ -118,8 +127,13 @@ class Filler:
         k, m = self.rng.randrange(2, 16), self.rng.randrange(2, 1000)
         forms = [f"{t} += {a};", f"{t} |= 0x{m:x};", f"{t}++;", f"{t} -= {k};", f"{t} = {a};"]
         if not a.isdigit():  # don't fold constants by hand: nobody writes `x = 3 + 4;`
-            forms += [f"{t} = {a} + {k};", f"{t} = ({a} * {k}) % {m};", f"{t} = {a} >> {k % 8};",
-                      f"{t} ^= {a};", f"{t} = {a} & 0x{m:x};"]
+            forms += [
+                f"{t} = {a} + {k};",
+                f"{t} = ({a} * {k}) % {m};",
+                f"{t} = {a} >> {k % 8};",
+                f"{t} ^= {a};",
+                f"{t} = {a} & 0x{m:x};",
+            ]
         return [self.rng.choice(forms)]
 
     def _call(self) -> list[str]:
@@ -136,25 +150,38 @@ class Filler:
         ]
         if self.strs:
             s = self.rng.choice(self.strs)
-            options += [[f"{t.name} = hash_bytes({s}, strlen({s}));"],
-                        [f"{t.name} = strlen({s});"],
-                        [f'log_debug("{self.b.phrase()} %s", {s});']]
+            options += [
+                [f"{t.name} = hash_bytes({s}, strlen({s}));"],
+                [f"{t.name} = strlen({s});"],
+                [f'log_debug("{self.b.phrase()} %s", {s});'],
+            ]
         if self.scratch:
             sc = self.scratch
-            options += [[f'snprintf({sc}, sizeof({sc}), "{TYPE_FORMAT[v.ctype]}", {v.name});'],
-                        [f"memset({sc}, 0, sizeof({sc}));"], [f"{t.name} = strlen({sc});"],
-                        [f'printf("%s\\n", {sc});']]
+            options += [
+                [f'snprintf({sc}, sizeof({sc}), "{TYPE_FORMAT[v.ctype]}", {v.name});'],
+                [f"memset({sc}, 0, sizeof({sc}));"],
+                [f"{t.name} = strlen({sc});"],
+                [f'printf("%s\\n", {sc});'],
+            ]
         if self.ctxs:
             c = self.rng.choice(self.ctxs)
-            options += [[f"if (lock_context({c}) == 0) {{", f"    {c}->refs++;",
-                         f"    unlock_context({c});", "}"], [f"{c}->state = {v.name};"],
-                        [f"{t.name} += {c}->size;"]]
+            options += [
+                [
+                    f"if (lock_context({c}) == 0) {{",
+                    f"    {c}->refs++;",
+                    f"    unlock_context({c});",
+                    "}",
+                ],
+                [f"{c}->state = {v.name};"],
+                [f"{t.name} += {c}->size;"],
+            ]
         if self.pkts:
             p = self.rng.choice(self.pkts)
-            options += [self.b.guard(f"send_packet({p}) < 0",
-                                     [f'log_debug("{self.b.phrase()}");']),
-                        [f"{t.name} = {p}->len;"],
-                        [f"{p}->flags |= 0x{self.rng.randrange(1, 99):x};"]]
+            options += [
+                self.b.guard(f"send_packet({p}) < 0", [f'log_debug("{self.b.phrase()}");']),
+                [f"{t.name} = {p}->len;"],
+                [f"{p}->flags |= 0x{self.rng.randrange(1, 99):x};"],
+            ]
         if self.nodes:
             n = self.rng.choice(self.nodes)
             options += [[f"{t.name} = {n}->value;"], [f"{n}->value = {v.name};"]]
@@ -169,8 +196,10 @@ class Filler:
         return [f"{t.name} = {t.name} < {k} ? {t.name} : {k};"]
 
     def _if(self, depth: int, in_loop: bool) -> list[str]:
-        lines = [f"if ({self._cond()}) {{",
-                 *ind(self.block(self.rng.randint(1, 2), False, depth + 1, in_loop))]
+        lines = [
+            f"if ({self._cond()}) {{",
+            *ind(self.block(self.rng.randint(1, 2), False, depth + 1, in_loop)),
+        ]
         if self.rng.random() < 0.3:
             lines += ["} else {", *ind(self.block(1, False, depth + 1, in_loop))]
         return [*lines, "}"]
@@ -182,13 +211,19 @@ class Filler:
                 self.decls.append((self.cursor, f"struct node *{self.cursor};"))
             cur, t = self.cursor, self.rng.choice(self.nums).name
             head = self.rng.choice(self.nodes)
-            return [f"for ({cur} = {head}; {cur} != NULL; {cur} = {cur}->next) {{",
-                    f"    {t} += {cur}->value;", "}"]
+            return [
+                f"for ({cur} = {head}; {cur} != NULL; {cur} = {cur}->next) {{",
+                f"    {t} += {cur}->value;",
+                "}",
+            ]
         i = self.loop_var
         bound = self._operand()
         op = self.rng.choice(("<", "<", "<="))
-        return [f"for ({i} = 0; {i} {op} {bound}; {i}++) {{",
-                *ind(self.block(self.rng.randint(1, 2), False, depth + 1, True)), "}"]
+        return [
+            f"for ({i} = 0; {i} {op} {bound}; {i}++) {{",
+            *ind(self.block(self.rng.randint(1, 2), False, depth + 1, True)),
+            "}",
+        ]
 
     def _while(self) -> list[str]:
         v = self.rng.choice(self.nums).name
@@ -222,7 +257,9 @@ class Filler:
     def stmt(self, depth: int = 0, allow_return: bool = False, in_loop: bool = False) -> list[str]:
         """One filler statement (possibly compound)."""
         kinds: list[tuple[float, Callable[[], list[str]]]] = [
-            (3.0, self._arith), (3.5, self._call), (0.8, self._clamp),
+            (3.0, self._arith),
+            (3.5, self._call),
+            (0.8, self._clamp),
         ]
         if depth < 2:
             kinds.append((1.5, lambda: self._if(depth, in_loop)))
@@ -237,11 +274,9 @@ class Filler:
         weights = [w for w, _ in kinds]
         return self.rng.choices(kinds, weights)[0][1]()
 
-    def block(self, n: int, allow_return: bool, depth: int = 0, in_loop: bool = False
-              ) -> list[str]:
+    def block(self, n: int, allow_return: bool, depth: int = 0, in_loop: bool = False) -> list[str]:
         """``n`` filler statements."""
         out: list[str] = []
         for _ in range(n):
             out += self.stmt(depth, allow_return, in_loop)
         return out
-

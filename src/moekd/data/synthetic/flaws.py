@@ -37,8 +37,9 @@ def _unchecked_copy(b: Builder) -> Site:
         full = f"{pkt}->len < 0 || (size_t){pkt}->len > sizeof({buf})"
         use = [f"{pkt}->flags |= 0x{b.rng.randrange(1, 16):x};"]
     vuln_check, safe_check = b.check(weak, full)
-    return Site(params, [vuln_check + copy + use], [safe_check + copy + use],
-                decls=[f"char {buf}[{size}];"])
+    return Site(
+        params, [vuln_check + copy + use], [safe_check + copy + use], decls=[f"char {buf}[{size}];"]
+    )
 
 
 def _off_by_one(b: Builder) -> Site:
@@ -51,39 +52,51 @@ def _off_by_one(b: Builder) -> Site:
         value = b.pick(("0", i, f"{i} * 2", f"{i} + 1"))
 
         def loop(op: str) -> list[str]:
-            return [f"for ({i} = 0; {i} {op} {bound}; {i}++)"
-                    + (" {" if b.style.brace_single else ""),
-                    f"    {tbl}[{i}] = {value};"] + (["}"] if b.style.brace_single else [])
+            return [
+                f"for ({i} = 0; {i} {op} {bound}; {i}++)" + (" {" if b.style.brace_single else ""),
+                f"    {tbl}[{i}] = {value};",
+            ] + (["}"] if b.style.brace_single else [])
 
         use = [f"update_stats((int){tbl}[{b.rng.randrange(size)}]);"]
-        return Site([], [loop("<=") + use], [loop("<") + use],
-                    decls=[f"{elem} {tbl}[{size}];", f"int {i};"])
+        return Site(
+            [], [loop("<=") + use], [loop("<") + use], decls=[f"{elem} {tbl}[{size}];", f"int {i};"]
+        )
     if variant == 1:
         arr, count, i, total = b.var("tbl"), b.var("len"), b.var("i"), b.var("num")
 
         def loop(op: str) -> list[str]:
-            return [f"for ({i} = 0; {i} {op} {count}; {i}++) {{",
-                    f"    {total} += {arr}[{i}];", "}"]
+            return [
+                f"for ({i} = 0; {i} {op} {count}; {i}++) {{",
+                f"    {total} += {arr}[{i}];",
+                "}",
+            ]
 
         use = [f'log_debug("{b.phrase()} %ld", {total});']
-        return Site([f"const int *{arr}", f"size_t {count}"], [loop("<=") + use],
-                    [loop("<") + use], decls=[f"size_t {i};", f"long {total} = 0;"])
+        return Site(
+            [f"const int *{arr}", f"size_t {count}"],
+            [loop("<=") + use],
+            [loop("<") + use],
+            decls=[f"size_t {i};", f"long {total} = 0;"],
+        )
     if variant == 2:
         tbl, idx, val = b.var("tbl"), b.var("idx"), b.var("num")
-        bound = b.pick((str(TABLE_SLOTS),
-                        f"(int)(sizeof({tbl}->slots) / sizeof({tbl}->slots[0]))"))
+        bound = b.pick((str(TABLE_SLOTS), f"(int)(sizeof({tbl}->slots) / sizeof({tbl}->slots[0]))"))
         store = [f"{tbl}->slots[{idx}] = {val};", f"{tbl}->count++;"]
-        return Site([f"struct table *{tbl}", f"int {idx}", f"int {val}"],
-                    [b.guard(f"{idx} < 0 || {idx} > {bound}") + store],
-                    [b.guard(f"{idx} < 0 || {idx} >= {bound}") + store])
+        return Site(
+            [f"struct table *{tbl}", f"int {idx}", f"int {val}"],
+            [b.guard(f"{idx} < 0 || {idx} > {bound}") + store],
+            [b.guard(f"{idx} < 0 || {idx} >= {bound}") + store],
+        )
     buf, src, size = b.var("buf"), b.var("str"), b.size()
     end = b.pick((f"sizeof({buf})", str(size)))
     copy = [f"strncpy({buf}, {src}, sizeof({buf}));"]
     use = [f'log_debug("{b.phrase()}: %s", {buf});']
-    return Site([f"const char *{src}"],
-                [copy + [f"{buf}[{end}] = '\\0';"] + use],
-                [copy + [f"{buf}[{end} - 1] = '\\0';"] + use],
-                decls=[f"char {buf}[{size}];"])
+    return Site(
+        [f"const char *{src}"],
+        [copy + [f"{buf}[{end}] = '\\0';"] + use],
+        [copy + [f"{buf}[{end} - 1] = '\\0';"] + use],
+        decls=[f"char {buf}[{size}];"],
+    )
 
 
 def _missing_null_check(b: Builder) -> Site:
@@ -91,32 +104,54 @@ def _missing_null_check(b: Builder) -> Site:
     variant = b.rng.randrange(4)
     if variant == 0:
         head, node, key = b.var("node"), b.var("node"), b.var("num")
-        alloc = b.pick((f"{node} = malloc(sizeof(*{node}));",
-                        f"{node} = calloc(1, sizeof(struct node));"))
-        init = [f"{node}->key = {key};", f"{node}->value = 0;",
-                f"{node}->next = {head}->next;", f"{head}->next = {node};"]
-        return Site([f"struct node *{head}", f"int {key}"],
-                    [[alloc], init], [[alloc, *b.guard(b.is_null(node))], init],
-                    decls=[f"struct node *{node};"])
+        alloc = b.pick(
+            (f"{node} = malloc(sizeof(*{node}));", f"{node} = calloc(1, sizeof(struct node));")
+        )
+        init = [
+            f"{node}->key = {key};",
+            f"{node}->value = 0;",
+            f"{node}->next = {head}->next;",
+            f"{head}->next = {node};",
+        ]
+        return Site(
+            [f"struct node *{head}", f"int {key}"],
+            [[alloc], init],
+            [[alloc, *b.guard(b.is_null(node))], init],
+            decls=[f"struct node *{node};"],
+        )
     if variant == 1:
         arr, count, i = b.var("tbl"), b.var("len"), b.var("i")
         alloc = f"{arr} = calloc({count}, sizeof(*{arr}));"
-        fill = [f"for ({i} = 0; {i} < {count}; {i}++)" + (" {" if b.style.brace_single else ""),
-                f"    {arr}[{i}] = (int){i};"] + (["}"] if b.style.brace_single else [])
-        return Site([f"size_t {count}"], [[alloc], fill],
-                    [[alloc, *b.guard(b.is_null(arr))], fill],
-                    decls=[f"int *{arr};", f"size_t {i};"], tail=[f"free({arr});"])
+        fill = [
+            f"for ({i} = 0; {i} < {count}; {i}++)" + (" {" if b.style.brace_single else ""),
+            f"    {arr}[{i}] = (int){i};",
+        ] + (["}"] if b.style.brace_single else [])
+        return Site(
+            [f"size_t {count}"],
+            [[alloc], fill],
+            [[alloc, *b.guard(b.is_null(arr))], fill],
+            decls=[f"int *{arr};", f"size_t {i};"],
+            tail=[f"free({arr});"],
+        )
     if variant == 2:
         ctx, n, tmp = b.var("ctx"), b.var("len"), b.var("ptr")
         alloc = f"{tmp} = realloc({ctx}->buf, {n});"
         rest = [f"memset({tmp}, 0, {n});", f"{ctx}->buf = {tmp};", f"{ctx}->size = {n};"]
-        return Site([f"struct context *{ctx}", f"size_t {n}"], [[alloc], rest],
-                    [[alloc, *b.guard(b.is_null(tmp))], rest], decls=[f"char *{tmp};"])
+        return Site(
+            [f"struct context *{ctx}", f"size_t {n}"],
+            [[alloc], rest],
+            [[alloc, *b.guard(b.is_null(tmp))], rest],
+            decls=[f"char *{tmp};"],
+        )
     src, pkt, dup = b.var("str"), b.var("pkt"), b.var("ptr")
     alloc = f"{dup} = malloc(strlen({src}) + 1);"
     rest = [f"strcpy({dup}, {src});", f"{pkt}->data = {dup};", f"{pkt}->len = (int)strlen({dup});"]
-    return Site([f"const char *{src}", f"struct packet *{pkt}"], [[alloc], rest],
-                [[alloc, *b.guard(b.is_null(dup))], rest], decls=[f"char *{dup};"])
+    return Site(
+        [f"const char *{src}", f"struct packet *{pkt}"],
+        [[alloc], rest],
+        [[alloc, *b.guard(b.is_null(dup))], rest],
+        decls=[f"char *{dup};"],
+    )
 
 
 def _use_after_free(b: Builder) -> Site:
@@ -127,21 +162,36 @@ def _use_after_free(b: Builder) -> Site:
         release = b.pick((f"free({node});", f"release_node({node});"))
         read = f"{key} = {node}->{b.pick(('key', 'value'))};"
         use = f"update_stats({key});"
-        return Site([f"struct node *{node}"], [[release], [read, use]],
-                    [[read], [release, use]], decls=[f"int {key};"])
+        return Site(
+            [f"struct node *{node}"],
+            [[release], [read, use]],
+            [[read], [release, use]],
+            decls=[f"int {key};"],
+        )
     if variant == 1:
         ctx = b.var("ctx")
         touch = [f"{ctx}->buf[0] = '\\0';"]
-        return Site([f"struct context *{ctx}"],
-                    [[f"free({ctx}->buf);"], b.guard(f"{ctx}->size > 0", touch)],
-                    [[f"free({ctx}->buf);", f"{ctx}->buf = NULL;"],
-                      b.guard(f"{ctx}->buf != NULL && {ctx}->size > 0", touch)])
+        return Site(
+            [f"struct context *{ctx}"],
+            [[f"free({ctx}->buf);"], b.guard(f"{ctx}->size > 0", touch)],
+            [
+                [f"free({ctx}->buf);", f"{ctx}->buf = NULL;"],
+                b.guard(f"{ctx}->buf != NULL && {ctx}->size > 0", touch),
+            ],
+        )
     src, dup = b.var("str"), b.var("ptr")
-    setup = [f"{dup} = malloc(strlen({src}) + 1);", *b.guard(b.is_null(dup)),
-             f"strcpy({dup}, {src});"]
+    setup = [
+        f"{dup} = malloc(strlen({src}) + 1);",
+        *b.guard(b.is_null(dup)),
+        f"strcpy({dup}, {src});",
+    ]
     report = f'log_debug("{b.phrase()} %s", {dup});'
-    return Site([f"const char *{src}"], [setup, [f"free({dup});"], [report]],
-                [setup, [report], [f"free({dup});"]], decls=[f"char *{dup};"])
+    return Site(
+        [f"const char *{src}"],
+        [setup, [f"free({dup});"], [report]],
+        [setup, [report], [f"free({dup});"]],
+        decls=[f"char *{dup};"],
+    )
 
 
 def _double_free(b: Builder) -> Site:
@@ -149,17 +199,30 @@ def _double_free(b: Builder) -> Site:
     if b.rng.random() < 0.5:
         n, mode, mem = b.var("len"), b.var("num"), b.var("ptr")
         setup = [f"{mem} = malloc({n});", *b.guard(b.is_null(mem)), f"memset({mem}, 0, {n});"]
-        cond = b.pick((f"{mode} < 0", f"({mode} & 0x{b.rng.randrange(1, 16):x}) != 0",
-                       f"check_flags((unsigned int){mode}) != 0"))
+        cond = b.pick(
+            (
+                f"{mode} < 0",
+                f"({mode} & 0x{b.rng.randrange(1, 16):x}) != 0",
+                f"check_flags((unsigned int){mode}) != 0",
+            )
+        )
         fix = f"{mem} = NULL;" if b.rng.random() < 0.6 else b.fail
         vuln_err = [f"if ({cond}) {{", f"    free({mem});", "}"]
         safe_err = [f"if ({cond}) {{", f"    free({mem});", f"    {fix}", "}"]
-        return Site([f"size_t {n}", f"int {mode}"], [setup + vuln_err, [f"free({mem});"]],
-                    [setup + safe_err, [f"free({mem});"]], decls=[f"char *{mem};"])
+        return Site(
+            [f"size_t {n}", f"int {mode}"],
+            [setup + vuln_err, [f"free({mem});"]],
+            [setup + safe_err, [f"free({mem});"]],
+            decls=[f"char *{mem};"],
+        )
     pkt = b.var("pkt")
     vuln_err = [f"if (send_packet({pkt}) < 0) {{", f"    free({pkt}->data);", "}"]
-    safe_err = [f"if (send_packet({pkt}) < 0) {{", f"    free({pkt}->data);",
-                f"    {pkt}->data = NULL;", "}"]
+    safe_err = [
+        f"if (send_packet({pkt}) < 0) {{",
+        f"    free({pkt}->data);",
+        f"    {pkt}->data = NULL;",
+        "}",
+    ]
     done = [f"free({pkt}->data);", f"{pkt}->data = NULL;", f"{pkt}->len = 0;"]
     return Site([f"struct packet *{pkt}"], [vuln_err, done], [safe_err, done])
 
@@ -171,33 +234,57 @@ def _integer_overflow(b: Builder) -> Site:
         count, val, arr, i = b.var("len"), b.var("num"), b.var("tbl"), b.var("i")
         alloc = [f"{arr} = malloc({count} * sizeof(*{arr}));"]
         vuln_check, safe_check = b.check(f"{count} == 0", f"{count} > SIZE_MAX / sizeof(*{arr})")
-        rest = [*b.guard(b.is_null(arr)), f"for ({i} = 0; {i} < {count}; {i}++) {{",
-                f"    {arr}[{i}] = {val};", "}"]
-        return Site([f"size_t {count}", f"int {val}"], [vuln_check + alloc + rest],
-                    [safe_check + alloc + rest], decls=[f"int *{arr};", f"size_t {i};"],
-                    tail=[f"free({arr});"])
+        rest = [
+            *b.guard(b.is_null(arr)),
+            f"for ({i} = 0; {i} < {count}; {i}++) {{",
+            f"    {arr}[{i}] = {val};",
+            "}",
+        ]
+        return Site(
+            [f"size_t {count}", f"int {val}"],
+            [vuln_check + alloc + rest],
+            [safe_check + alloc + rest],
+            decls=[f"int *{arr};", f"size_t {i};"],
+            tail=[f"free({arr});"],
+        )
     if variant == 1:
-        w, h, pix, total, row = (b.var("len"), b.var("len"), b.var("ptr"), b.var("len"),
-                                 b.var("i"))
-        vuln_check, safe_check = b.check(f"{w} <= 0 || {h} <= 0",
-                                         f"{w} <= 0 || {h} <= 0 || {w} > INT_MAX / {h}")
+        w, h, pix, total, row = (b.var("len"), b.var("len"), b.var("ptr"), b.var("len"), b.var("i"))
+        vuln_check, safe_check = b.check(
+            f"{w} <= 0 || {h} <= 0", f"{w} <= 0 || {h} <= 0 || {w} > INT_MAX / {h}"
+        )
         if vuln_check:  # the weak check is a prefix of the full one: replace, don't join
             safe_check = b.guard(f"{w} <= 0 || {h} <= 0 || {w} > INT_MAX / {h}")
-        rest = [f"{total} = {w} * {h};", f"{pix} = malloc({total});",
-                *b.guard(b.is_null(pix)), f"for ({row} = 0; {row} < {h}; {row}++)"
-                + (" {" if b.style.brace_single else ""),
-                f"    memset({pix} + (size_t){row} * {w}, 0, {w});"]
+        rest = [
+            f"{total} = {w} * {h};",
+            f"{pix} = malloc({total});",
+            *b.guard(b.is_null(pix)),
+            f"for ({row} = 0; {row} < {h}; {row}++)" + (" {" if b.style.brace_single else ""),
+            f"    memset({pix} + (size_t){row} * {w}, 0, {w});",
+        ]
         rest += ["}"] if b.style.brace_single else []
-        return Site([f"int {w}", f"int {h}"], [vuln_check + rest], [safe_check + rest],
-                    decls=[f"unsigned char *{pix};", f"int {total};", f"int {row};"],
-                    tail=[f"free({pix});"])
+        return Site(
+            [f"int {w}", f"int {h}"],
+            [vuln_check + rest],
+            [safe_check + rest],
+            decls=[f"unsigned char *{pix};", f"int {total};", f"int {row};"],
+            tail=[f"free({pix});"],
+        )
     src, n, dup = b.var("str"), b.var("len"), b.var("ptr")
     hdr = b.rng.choice((4, 8, 16, 32))
     vuln_check, safe_check = b.check(f"{n} == 0", f"{n} > SIZE_MAX - {hdr}")
-    rest = [f"{dup} = malloc({n} + {hdr});", *b.guard(b.is_null(dup)),
-            f"memset({dup}, 0, {hdr});", f"memcpy({dup} + {hdr}, {src}, {n});"]
-    return Site([f"const char *{src}", f"size_t {n}"], [vuln_check + rest],
-                [safe_check + rest], decls=[f"char *{dup};"], tail=[f"free({dup});"])
+    rest = [
+        f"{dup} = malloc({n} + {hdr});",
+        *b.guard(b.is_null(dup)),
+        f"memset({dup}, 0, {hdr});",
+        f"memcpy({dup} + {hdr}, {src}, {n});",
+    ]
+    return Site(
+        [f"const char *{src}", f"size_t {n}"],
+        [vuln_check + rest],
+        [safe_check + rest],
+        decls=[f"char *{dup};"],
+        tail=[f"free({dup});"],
+    )
 
 
 def _format_string(b: Builder) -> Site:
@@ -215,8 +302,11 @@ def _format_string(b: Builder) -> Site:
         msg, got = b.var("buf"), b.var("len")
         params = []
         decls = [f"char {msg}[{b.size()}];", f"int {got};"]
-        setup = [f"{got} = read_input({msg}, sizeof({msg}) - 1);", *b.guard(f"{got} < 0"),
-                 f"{msg}[{got}] = '\\0';"]
+        setup = [
+            f"{got} = read_input({msg}, sizeof({msg}) - 1);",
+            *b.guard(f"{got} < 0"),
+            f"{msg}[{got}] = '\\0';",
+        ]
     sink = b.rng.randrange(4)
     if sink == 0:
         vuln, safe = f"printf({msg});", f'printf("%s", {msg});'
@@ -230,8 +320,9 @@ def _format_string(b: Builder) -> Site:
         vuln = f"snprintf({out}, sizeof({out}), {msg});"
         safe = f'snprintf({out}, sizeof({out}), "%s", {msg});'
         setup_tail = [f"update_stats((int)strlen({out}));"]
-        return Site(params, [setup + [vuln] + setup_tail], [setup + [safe] + setup_tail],
-                    decls=decls)
+        return Site(
+            params, [setup + [vuln] + setup_tail], [setup + [safe] + setup_tail], decls=decls
+        )
     return Site(params, [setup + [vuln]], [setup + [safe]], decls=decls)
 
 
@@ -240,26 +331,35 @@ def _unchecked_index(b: Builder) -> Site:
     variant = b.rng.randrange(3)
     if variant == 0:
         tbl, idx, val = b.var("tbl"), b.var("idx"), b.var("num")
-        bound = b.pick((str(TABLE_SLOTS),
-                        f"(int)(sizeof({tbl}->slots) / sizeof({tbl}->slots[0]))"))
+        bound = b.pick((str(TABLE_SLOTS), f"(int)(sizeof({tbl}->slots) / sizeof({tbl}->slots[0]))"))
         vuln_check, safe_check = b.check(f"{val} < 0", f"{idx} < 0 || {idx} >= {bound}")
         store = [f"{tbl}->slots[{idx}] = {val};"]
-        return Site([f"struct table *{tbl}", f"int {idx}", f"int {val}"],
-                    [vuln_check + store], [safe_check + store])
+        return Site(
+            [f"struct table *{tbl}", f"int {idx}", f"int {val}"],
+            [vuln_check + store],
+            [safe_check + store],
+        )
     if variant == 1:
         lut, idx, res = b.var("tbl"), b.var("idx"), b.var("num")
         values = ", ".join(str(b.rng.randrange(0, 200)) for _ in range(b.rng.randrange(4, 9)))
         n = values.count(",") + 1
         bound = b.pick((str(n), f"sizeof({lut}) / sizeof({lut}[0])"))
         lookup = [f"{res} = {lut}[{idx}];", f"update_stats({res});"]
-        return Site([f"{b.pick(('unsigned int', 'size_t'))} {idx}"], [lookup],
-                    [b.guard(f"{idx} >= {bound}") + lookup],
-                    decls=[f"static const int {lut}[{n}] = {{{values}}};", f"int {res};"])
+        return Site(
+            [f"{b.pick(('unsigned int', 'size_t'))} {idx}"],
+            [lookup],
+            [b.guard(f"{idx} >= {bound}") + lookup],
+            decls=[f"static const int {lut}[{n}] = {{{values}}};", f"int {res};"],
+        )
     pkt, off, ch = b.var("pkt"), b.var("idx"), b.var("num")
     read = [f"{ch} = {pkt}->data[{off}];", f'log_debug("{b.phrase()} %d", {ch});']
     vuln_check, safe_check = b.check(f"{pkt}->data == NULL", f"{off} < 0 || {off} >= {pkt}->len")
-    return Site([f"const struct packet *{pkt}", f"int {off}"], [vuln_check + read],
-                [safe_check + read], decls=[f"int {ch};"])
+    return Site(
+        [f"const struct packet *{pkt}", f"int {off}"],
+        [vuln_check + read],
+        [safe_check + read],
+        decls=[f"int {ch};"],
+    )
 
 
 def _signed_length(b: Builder) -> Site:
@@ -272,11 +372,16 @@ def _signed_length(b: Builder) -> Site:
     else:
         pkt = b.var("pkt")
         params, data, length = [f"struct packet *{pkt}"], f"{pkt}->data", f"{pkt}->len"
-    copy = [f"memcpy({buf}, {data}, {length});",
-            f"update_stats((int)hash_bytes({buf}, (size_t){length}));"]
-    return Site(params, [b.guard(f"{length} > {bound}") + copy],
-                [b.guard(f"{length} < 0 || {length} > {bound}") + copy],
-                decls=[f"char {buf}[{size}];"])
+    copy = [
+        f"memcpy({buf}, {data}, {length});",
+        f"update_stats((int)hash_bytes({buf}, (size_t){length}));",
+    ]
+    return Site(
+        params,
+        [b.guard(f"{length} > {bound}") + copy],
+        [b.guard(f"{length} < 0 || {length} > {bound}") + copy],
+        decls=[f"char {buf}[{size}];"],
+    )
 
 
 def _uninitialized_use(b: Builder) -> Site:
@@ -286,25 +391,37 @@ def _uninitialized_use(b: Builder) -> Site:
         src, flags, name = b.var("str"), b.var("num"), b.var("str")
         pick = b.guard(f"{flags} & 0x{b.rng.randrange(1, 16):x}", [f"{name} = {src};"])
         report = b.guard(f"{name} != NULL", [f'log_debug("{b.phrase()} %s", {name});'])
-        return Site([f"const char *{src}", f"unsigned int {flags}"], [pick, report],
-                    [pick, report], decls=[f"const char *{name};"],
-                    safe_decls=[f"const char *{name} = NULL;"])
+        return Site(
+            [f"const char *{src}", f"unsigned int {flags}"],
+            [pick, report],
+            [pick, report],
+            decls=[f"const char *{name};"],
+            safe_decls=[f"const char *{name} = NULL;"],
+        )
     mode, x = b.var("num"), b.var("num")
     a, c = b.rng.sample(range(0, 8), 2)
     use = b.pick((f"update_stats({x});", f'log_debug("{b.phrase()} %d", {x});'))
     decl, init = [f"int {x};"], [f"int {x} = {b.pick(('0', '-1'))};"]
     if variant == 0:
-        branch = [f"if ({mode} == {a}) {{", f"    {x} = {b.rng.randrange(1, 100)};",
-                  f"}} else if ({mode} == {c}) {{", f"    {x} = {b.rng.randrange(1, 100)};",
-                  "}"]
-        return Site([f"int {mode}"], [branch, [use]], [branch, [use]], decls=decl,
-                    safe_decls=init)
+        branch = [
+            f"if ({mode} == {a}) {{",
+            f"    {x} = {b.rng.randrange(1, 100)};",
+            f"}} else if ({mode} == {c}) {{",
+            f"    {x} = {b.rng.randrange(1, 100)};",
+            "}",
+        ]
+        return Site([f"int {mode}"], [branch, [use]], [branch, [use]], decls=decl, safe_decls=init)
     cases = ["switch (" + mode + ") {"]
     for k in (a, c):
         cases += ind([f"case {k}:", f"    {x} = {b.rng.randrange(1, 100)};", "    break;"])
     if b.rng.random() < 0.5:  # fix by initialising
-        return Site([f"int {mode}"], [cases + ["}"], [use]], [cases + ["}"], [use]],
-                    decls=decl, safe_decls=init)
+        return Site(
+            [f"int {mode}"],
+            [cases + ["}"], [use]],
+            [cases + ["}"], [use]],
+            decls=decl,
+            safe_decls=init,
+        )
     fixed = [*cases, *ind(["default:", f"    {x} = 0;", "    break;"]), "}"]
     return Site([f"int {mode}"], [cases + ["}"], [use]], [fixed, [use]], decls=decl)
 
@@ -316,19 +433,33 @@ def _unchecked_return(b: Builder) -> Site:
         buf, n = b.var("buf"), b.var("len")
         call = [f"{n} = read_input({buf}, sizeof({buf}) - 1);"]
         rest = [f"{buf}[{n}] = '\\0';", f'log_debug("{b.phrase()} %s", {buf});']
-        return Site([], [call + rest], [call + b.guard(f"{n} < 0") + rest],
-                    decls=[f"char {buf}[{b.size()}];", f"int {n};"])
+        return Site(
+            [],
+            [call + rest],
+            [call + b.guard(f"{n} < 0") + rest],
+            decls=[f"char {buf}[{b.size()}];", f"int {n};"],
+        )
     if variant == 1:
         tbl, key, val, slot = b.var("tbl"), b.var("num"), b.var("num"), b.var("idx")
         call = [f"{slot} = find_slot({tbl}, {key});"]
         store = [f"{tbl}->slots[{slot}] = {val};"]
-        return Site([f"struct table *{tbl}", f"int {key}", f"int {val}"], [call, store],
-                    [call + b.guard(f"{slot} < 0"), store], decls=[f"int {slot};"])
+        return Site(
+            [f"struct table *{tbl}", f"int {key}", f"int {val}"],
+            [call, store],
+            [call + b.guard(f"{slot} < 0"), store],
+            decls=[f"int {slot};"],
+        )
     ctx = b.var("ctx")
-    work = [f"{ctx}->refs++;", f"{ctx}->state = {b.rng.randrange(0, 5)};",
-            f"unlock_context({ctx});"]
-    return Site([f"struct context *{ctx}"], [[f"lock_context({ctx});"], work],
-                [b.guard(f"lock_context({ctx}) != 0"), work])
+    work = [
+        f"{ctx}->refs++;",
+        f"{ctx}->state = {b.rng.randrange(0, 5)};",
+        f"unlock_context({ctx});",
+    ]
+    return Site(
+        [f"struct context *{ctx}"],
+        [[f"lock_context({ctx});"], work],
+        [b.guard(f"lock_context({ctx}) != 0"), work],
+    )
 
 
 FAMILY_TABLE: dict[str, Callable[[Builder], Site]] = {

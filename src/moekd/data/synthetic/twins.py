@@ -40,16 +40,19 @@ def build_pair(rng: random.Random, family: str, style: Style) -> tuple[str, str,
     site = FAMILY_TABLE[family](b)
     filler = Filler(b, site.params)
     pre = filler.block(rng.randint(0, 4), allow_return=True)
-    gaps = [filler.block(rng.choice((0, 1, 1, 2)), allow_return=False)
-            for _ in range(len(site.vuln) - 1)]
+    gaps = [
+        filler.block(rng.choice((0, 1, 1, 2)), allow_return=False)
+        for _ in range(len(site.vuln) - 1)
+    ]
     post = filler.block(rng.randint(0, 3), allow_return=False)
     result = rng.choice([v.name for v in filler.nums] + ["0"]) if rtype != "void" else ""
 
     # Real code rarely declares locals it never touches; it does keep some unused parameters.
     used = "\n".join([*pre, *(line for gap in gaps for line in gap), *post, result])
     decls = [text for name, text in filler.decls if _mentions(used, name)]
-    params = site.params + [text for name, text in filler.params
-                            if _mentions(used, name) or rng.random() < 0.25]
+    params = site.params + [
+        text for name, text in filler.params if _mentions(used, name) or rng.random() < 0.25
+    ]
     if rng.random() < 0.4:
         rng.shuffle(params)
     sig = ", ".join(params) if params else "void"
