@@ -7,11 +7,13 @@ LM (random weights, trained tokenizer) cover the Hugging Face paths.
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import re
 import shutil
 import subprocess
+import sys
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ import torch
 from conftest import run_cli
 from transformers import RobertaForMaskedLM, RobertaForSequenceClassification
 
+import moekd.attacks.progress as attack_progress
 from moekd.attacks import (
     LabelFlip,
     MaskedLMSubstitutes,
@@ -36,6 +39,7 @@ from moekd.attacks import (
 )
 from moekd.attacks.candidates import RankedSubstitutes, _char_index
 from moekd.attacks.context import AttackContext
+from moekd.attacks.progress import AttackProgress
 from moekd.attacks.recipes import RenameIdentifiers, build_recipe
 from moekd.attacks.runner import (
     AttackRecord,
@@ -60,6 +64,7 @@ from moekd.data.synthetic import C_PRELUDE, generate_corpus
 from moekd.data.tokenizer import train_bpe_tokenizer
 from moekd.errors import UserError
 from moekd.models.presets import ArchSpec
+from moekd.parallel import QUIET_ENV
 
 WORD = re.compile(r"[A-Za-z_]\w*")
 
@@ -328,6 +333,94 @@ def test_records_jsonl_fields_adversarial_reload_and_shards(
         return {k: v for k, v in r.to_dict().items() if k != "seconds"}
 
     assert [strip(r) for r in merged] == [strip(r) for r in read_records(out)]
+
+
+# ---- progress --------------------------------------------------------------------------------
+
+LINE = re.compile(r"^test: (\d+)/(\d+) functions, (\d+) successes, (\d+) queries/s$")
+
+
+def progress_samples() -> list[CodeSample]:
+    """win (flips, 12 queries), wrong (misclassified, 1), bare (no identifiers, 1), hold (9)."""
+    return [
+        CodeSample("win", SECRET, 1),
+        CodeSample("wrong", SECRET, 0),
+        CodeSample("bare", "int g(void) { return h(); }\n", 0),
+        CodeSample("hold", PAIR, 0),
+    ]
+
+
+def progress_lines(stderr: str) -> list[tuple[int, int, int]]:
+    lines = stderr.splitlines()
+    matches = [LINE.match(line) for line in lines]
+    assert all(matches), lines  # nothing but progress lines
+    return [(int(m[1]), int(m[2]), int(m[3])) for m in matches if m]
+
+
+def test_progress_prints_plain_lines_when_stderr_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(QUIET_ENV, raising=False)
+    recipe = recipe_with(Greedy(ImportanceOrder()), {"secret": ["alpha"]})
+    monkeypatch.setattr(attack_progress, "REPORT_EVERY_S", 0.0)  # a line after every function
+    attack_samples(secret_model(), progress_samples(), recipe)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert progress_lines(captured.err) == [(1, 4, 1), (2, 4, 1), (3, 4, 1), (4, 4, 1)]
+
+    monkeypatch.setattr(attack_progress, "REPORT_EVERY_S", 3600.0)  # only the end
+    shard = tmp_path / "p.part"
+    attack_shard(secret_model(), progress_samples(), recipe, shard=shard)
+    assert progress_lines(capsys.readouterr().err) == [(4, 4, 1)]
+    attack_shard(secret_model(), progress_samples(), recipe, shard=shard)  # all resumed
+    assert capsys.readouterr().err == "test: 4/4 functions, 1 successes, 0 queries/s\n"
+    attack_shard(secret_model(), progress_samples(), recipe, 1, 2)  # wrong and hold
+    assert capsys.readouterr().err.startswith("test (process 2 of 2): 2/2 functions, 0 successes")
+
+
+def test_progress_counts_queries_per_second_of_wall_time() -> None:
+    now = [0.0]
+    stream = io.StringIO()
+    progress = AttackProgress("test", 4, 1, 1, stream=stream, interval=30, clock=lambda: now[0])
+    with progress:
+        now[0] = 2.0
+        progress.advance(True, 100)  # 2 s since the start: no line yet
+        now[0] = 31.0
+        progress.advance(False, 24)  # 124 queries in 31 s
+        now[0] = 40.0
+        progress.advance(False, 36)  # 9 s since the last line: none
+        assert stream.getvalue() == "test: 3/4 functions, 2 successes, 4 queries/s\n"
+    assert stream.getvalue().splitlines()[1:] == ["test: 4/4 functions, 2 successes, 4 queries/s"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_draws_a_bar_on_a_terminal_and_nothing_in_quiet_workers(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(QUIET_ENV, raising=False)
+    recipe = recipe_with(Greedy(ImportanceOrder()), {"secret": ["alpha"]})
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    attack_shard(secret_model(), progress_samples(), recipe)
+    drawn = terminal.getvalue()
+    assert "test" in drawn and "4/4" in drawn and "1 successes" in drawn and "queries/s" in drawn
+    assert not LINE.search(drawn)
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    attack_shard(secret_model(), progress_samples(), recipe, 1, 2)  # only rank 0 draws
+    assert sys.stderr.getvalue() == ""
+    monkeypatch.undo()
+
+    monkeypatch.setenv(QUIET_ENV, "1")
+    monkeypatch.setattr(attack_progress, "REPORT_EVERY_S", 0.0)
+    attack_samples(secret_model(), progress_samples(), recipe)
+    assert capsys.readouterr() == ("", "")
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    attack_shard(secret_model(), progress_samples(), recipe)
+    assert sys.stderr.getvalue() == ""
 
 
 # ---- the Hugging Face paths -----------------------------------------------------------------

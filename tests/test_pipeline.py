@@ -72,7 +72,10 @@ NAMES = {"vanilla_kd-1.5mb", "compressor-1.5mb", "avatar-1.5mb", "moekd-1.5mb"}
 
 def test_results_json_has_every_part(finished_run: tuple[Path, str]) -> None:
     results = _results(finished_run[0])
-    assert {"dataset", "teacher", "experts", "moe", "methods"} <= results.keys()
+    assert {"dataset", "references", "teacher", "experts", "moe", "methods"} <= results.keys()
+    for reference in ("tfidf_lr", "majority"):
+        assert 0 <= results["references"][reference]["accuracy"] <= 1
+    assert results["references"]["majority"]["f1"] == 0.0
     assert len(results["experts"]) == results["partition"]["k"] == 2
     assert set(results["methods"]) == NAMES
     for metrics in [results["teacher"], results["moe"], *results["methods"].values()]:
@@ -131,6 +134,8 @@ def test_report_plots_and_timings(finished_run: tuple[Path, str]) -> None:
     }
     report = (run / "report.md").read_text()
     assert "| moekd-1.5mb |" in report and "ASR alert" in report and "Δ ASR mhm" in report
+    assert "## Summary" in report and "| TF-IDF + LR (reference) |" in report
+    assert "| majority class (reference) |" in report
     # Students and attacks run as units in worker processes here: the stage's wall time too,
     # and the stages in pipeline order.
     timed = list(_results(run)["timings_s"])

@@ -103,3 +103,11 @@ def test_aggregate_and_compare_shapes() -> None:
     assert result["accuracy"]["difference"] == pytest.approx(1.0 - 0.5)
     assert result["asr"]["mhm"]["difference"] == 0.0
     assert [m["a_only"] for m in result["mcnemar"]] == [6, 0]
+
+
+def test_proportion_interval_is_wilsons() -> None:
+    from moekd.evaluation.stats import proportion_interval
+
+    low, high = proportion_interval(7, 15)
+    assert low == pytest.approx(0.2481, abs=1e-3) and high == pytest.approx(0.6988, abs=1e-3)
+    assert proportion_interval(0, 0) == (0.0, 1.0)

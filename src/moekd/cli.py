@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from moekd.errors import UserError
 
@@ -26,6 +27,14 @@ console = Console(stderr=True)
 
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="run directory (resumable)")]
 ConfigArg = Annotated[str, typer.Argument(help="config YAML, or a shipped name: demo, devign-cpu")]
+DataRootOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="resolve the config's relative data paths against DIR first "
+        "(default: $MOEKD_DATA_ROOT, then the config's folder, then the working directory)",
+        metavar="DIR",
+    ),
+]
 
 
 def _quiet_libraries() -> None:
@@ -57,13 +66,16 @@ def _run(
     until: str | None,
     seeds: int | None = None,
     workers: int | None = None,
+    data_root: Path | None = None,
 ) -> None:
     from accelerate import PartialState
 
     from moekd.config import load_config
+    from moekd.io import check_writable_dir
     from moekd.pipeline import run_pipeline
 
-    cfg = load_config(config)
+    check_writable_dir(out)
+    cfg = load_config(config, data_root=data_root, require_data=True)
     if seeds is not None:
         cfg = cfg.first_seeds(seeds)
     ctx = run_pipeline(cfg, out, until, workers)
@@ -95,21 +107,22 @@ def run(
     out: OutOption,
     until: str | None = typer.Option(None),
     workers: WorkersOption = None,
+    data_root: DataRootOption = None,
 ) -> None:
     """Run every stage of CONFIG into the run directory, skipping finished stages."""
-    _run(config, out, until, workers=workers)
+    _run(config, out, until, workers=workers, data_root=data_root)
 
 
 @app.command()
-def pretrain(config: ConfigArg, out: OutOption) -> None:
+def pretrain(config: ConfigArg, out: OutOption, data_root: DataRootOption = None) -> None:
     """MLM-pretrain the scratch teacher of CONFIG (and the stages before it)."""
-    _run(config, out, "pretrain")
+    _run(config, out, "pretrain", data_root=data_root)
 
 
 @app.command("train-teacher")
-def train_teacher(config: ConfigArg, out: OutOption) -> None:
+def train_teacher(config: ConfigArg, out: OutOption, data_root: DataRootOption = None) -> None:
     """Fine-tune CONFIG's teacher on the labeled half; saves RUN/teacher (Hugging Face)."""
-    _run(config, out, "teacher")
+    _run(config, out, "teacher", data_root=data_root)
 
 
 @app.command()
@@ -117,7 +130,7 @@ def evaluate(
     model: Annotated[str, typer.Option(help="model folder or hub id")],
     data: Annotated[str, typer.Option(help="JSONL, Devign .json, folder of C files, or hub:")],
     out: Annotated[Path | None, typer.Option(help="write the metrics here as JSON")] = None,
-    batch_size: int = 32,
+    batch_size: Annotated[int, typer.Option(min=1, help="functions per model call")] = 32,
     backend: Annotated[str, typer.Option(help="auto, torch, onnx or onnx-int8")] = "auto",
 ) -> None:
     """Accuracy, precision, recall and F1 of a saved classifier (Hugging Face folder, hub id
@@ -126,8 +139,10 @@ def evaluate(
 
     from moekd.data.loaders import load_samples
     from moekd.evaluation.evaluate import evaluate_folder
-    from moekd.io import atomic_write_json
+    from moekd.io import atomic_write_json, check_writable_file
 
+    if out is not None:
+        check_writable_file(out)
     samples = load_samples(data)
     metrics = evaluate_folder(model, samples, batch_size=batch_size, backend=backend)
     if out is not None:
@@ -148,17 +163,34 @@ app.command("scan")(_scan)
 app.command("export")(_export)
 
 
+def _error(message: str) -> None:
+    console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
-    """Console entry point: turn user errors into one line on stderr and exit code 2."""
+    """Console entry point: user errors and usage errors (a bad flag) become one line on
+    stderr and exit code 2."""
     _quiet_libraries()
     try:
-        app()
+        code = app(standalone_mode=False)
     except UserError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        _error(str(exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:
+        # click's errors, matched by shape: typer >= 0.22 vendors its own click.
+        code = getattr(exc, "exit_code", None)
+        if not (hasattr(exc, "format_message") and isinstance(code, int)):
+            raise
+        if type(exc).__name__ != "NoArgsIsHelpError":  # `moekd` alone has printed the help
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            _error(f"{exc.format_message()}{hint}")
+        sys.exit(code)
+    if code == 130:  # typer turns Ctrl-C into exit code 130
         console.print("interrupted; rerun the same command to resume")
-        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

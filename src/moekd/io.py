@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from moekd.errors import UserError
+
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temp file in the same folder and an atomic rename."""
@@ -74,3 +76,35 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_ancestor(path: Path, start: Path) -> None:
+    """The folder that will hold ``path`` must be a writable folder (checked before the work)."""
+    ancestor = _nearest_existing(start)
+    if not ancestor.is_dir():
+        raise UserError(f"{path}: cannot write here, {ancestor} is not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UserError(f"{path}: cannot write here, {ancestor} is not writable")
+
+
+def check_writable_file(path: Path) -> None:
+    """Refuse, before any work, an output file that cannot be written: an existing folder, or
+    one under a file or an unwritable folder (instead of a traceback once the work is done)."""
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder, expected a file to write")
+    _check_ancestor(path, path.parent)
+
+
+def check_writable_dir(path: Path) -> None:
+    """Refuse, before any work, a folder to create or fill that is a file, under a file, or
+    not writable."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path}: is a file, expected a folder")
+    _check_ancestor(path, path)

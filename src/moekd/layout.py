@@ -86,6 +86,11 @@ class RunLayout:
         return self.root / "data_splits.json"
 
     @property
+    def references(self) -> Path:
+        """TF-IDF + LR and majority-class metrics on the test split."""
+        return self.root / "references.json"
+
+    @property
     def tokenizer(self) -> Path:
         """The scratch teacher's BPE tokenizer."""
         return self.root / "tokenizer"

@@ -3,22 +3,53 @@
 from __future__ import annotations
 
 import json
-import re
+import os
+import socket
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlparse
 
 import typer
 
+from moekd.deploy.commands import check_model_source
 from moekd.errors import UserError
+from moekd.io import check_writable_file
 
-_HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
+DEFAULT_BUDGET = 500  # queries per function: ALERT's GA finishes in minutes, not hours
 
 
-def _existing_model(source: str, what: str) -> str:
-    """Fail fast, with one line, on a model path that is not there (instead of asking the hub)."""
-    if not Path(source).exists() and not _HUB_ID.fullmatch(source):
-        raise UserError(f"{source}: no such {what} folder")
-    return source
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether the Hugging Face hub can be asked at all; offline, transformers retries for
+    about a minute before it fails."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "huggingface.co", port), timeout_s).close()
+    except OSError:
+        return False
+    return True
+
+
+def _available_model(source: str, what: str, local_hint: str) -> None:
+    """A model that is a local folder, or a hub id in the local cache or with a reachable hub;
+    else one line now, instead of a minute of retries."""
+    check_model_source(source, what)
+    if Path(source).exists():
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = try_to_load_from_cache(source, "config.json")
+    except ValueError:  # huggingface_hub's HFValidationError: not a possible repo id
+        raise UserError(f"{source}: no such {what} folder, nor a valid hub id") from None
+    if isinstance(cached, str) or _hub_reachable():
+        return
+    raise UserError(
+        f"{source}: not in the local Hugging Face cache and the hub cannot be reached; "
+        f"it needs network or a local copy ({local_hint})"
+    )
 
 
 def attack(
@@ -27,15 +58,18 @@ def attack(
     attack_name: Annotated[
         str, typer.Option("--attack", help="alert | mhm | wir-random")
     ] = "alert",
-    limit: Annotated[int | None, typer.Option(min=1, help="attack the first N examples")] = None,
-    budget: Annotated[
-        int | None, typer.Option(min=1, help="model queries per example (original included)")
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="attack the first N examples (default: all)")
     ] = None,
+    budget: Annotated[
+        int, typer.Option(min=1, help="model queries per example (original included)")
+    ] = DEFAULT_BUDGET,
     out: Annotated[
         Path | None, typer.Option(help="per-example JSONL (default: attacks/<attack>.jsonl)")
     ] = None,
     mlm: Annotated[
-        str, typer.Option(help="masked LM for ALERT's substitutes (folder or hub id)")
+        str,
+        typer.Option(help="masked LM for ALERT's substitutes: folder (RUN/pretrain) or hub id"),
     ] = "microsoft/codebert-base-mlm",
     mlm_occurrences: Annotated[
         int | None, typer.Option(min=1, help="occurrences per name the MLM scores (default: all)")
@@ -44,14 +78,16 @@ def attack(
         str | None,
         typer.Option(help="MHM/WIR-Random draw names from the identifiers here (default: --data)"),
     ] = None,
-    seed: int = 0,
+    seed: Annotated[int, typer.Option(help="seed of the random choices")] = 0,
     batch_size: Annotated[int, typer.Option(min=1, help="classifier batch size")] = 64,
 ) -> None:
     """Attack a classifier by renaming identifiers; writes records, adversarial examples
     (<out>.adversarial.jsonl, CodeXGLUE format) and a summary (<out>.summary.json)."""
-    _existing_model(model, "model")
+    _available_model(model, "model", "--model RUN/students/METHOD-SIZE/seed-N")
     if attack_name == "alert":
-        _existing_model(mlm, "masked-LM")
+        _available_model(mlm, "masked-LM", "--mlm RUN/pretrain, a run's MLM")
+    out = out or Path("attacks") / f"{attack_name}.jsonl"
+    check_writable_file(out)
 
     from accelerate import PartialState
 
@@ -75,7 +111,6 @@ def attack(
         pool = every if vocab_from is None else load_samples(vocab_from)
         vocabulary = identifier_vocabulary(s.code for s in pool)
         recipe = build_recipe(attack_name, vocabulary=vocabulary, budget=budget)
-    out = out or Path("attacks") / f"{attack_name}.jsonl"
     adversarial = out.with_suffix(".adversarial.jsonl")
     summary = attack_samples(
         classifier, samples, recipe, out, adversarial_jsonl=adversarial, seed=seed, state=state

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from moekd.attacks.context import AttackContext
+from moekd.attacks.progress import AttackProgress
 from moekd.attacks.queries import QueryEngine
 from moekd.attacks.recipes import Recipe
 from moekd.cparse import preservation_problem
@@ -225,33 +226,41 @@ def attack_shard(
     seed: int = 0,
     batched: bool = True,
 ) -> list[AttackRecord]:
-    """Attack ``samples[rank::world]``, appending each record to ``shard`` (resumable)."""
+    """Attack ``samples[rank::world]``, appending each record to ``shard`` (resumable).
+
+    Progress (functions done, successes, queries/s) goes to stderr: see moekd.attacks.progress.
+    """
     mine = list(samples[rank::world])
     done = {r.idx: r for r in read_records(shard)} if shard is not None else {}
     todo = [s for s in mine if s.idx not in done]
-    originals = predict_originals(model, [s.code for s in todo], batched)
-    if shard is not None:
-        shard.parent.mkdir(parents=True, exist_ok=True)
-    handle = shard.open("a", encoding="utf-8") if shard is not None else None
-    try:
-        for number, (sample, row) in enumerate(zip(todo, originals, strict=True), start=1):
-            record = attack_one(model, sample, recipe, row, seed, batched)
-            done[record.idx] = record
+    resumed = [done[s.idx] for s in mine if s.idx in done]
+    wins = sum(r.success for r in resumed)
+    progress = AttackProgress(recipe.name, len(mine), len(resumed), wins, rank=rank, world=world)
+    with progress:
+        originals = predict_originals(model, [s.code for s in todo], batched)
+        if shard is not None:
+            shard.parent.mkdir(parents=True, exist_ok=True)
+        handle = shard.open("a", encoding="utf-8") if shard is not None else None
+        try:
+            for number, (sample, row) in enumerate(zip(todo, originals, strict=True), start=1):
+                record = attack_one(model, sample, recipe, row, seed, batched)
+                done[record.idx] = record
+                if handle is not None:
+                    handle.write(json.dumps(record.to_dict()) + "\n")
+                    handle.flush()
+                progress.advance(record.success, record.queries)
+                log.info(
+                    "%s %d/%d idx=%s %s%s",
+                    recipe.name,
+                    number,
+                    len(todo),
+                    sample.idx,
+                    record.status,
+                    " success" if record.success else "",
+                )
+        finally:
             if handle is not None:
-                handle.write(json.dumps(record.to_dict()) + "\n")
-                handle.flush()
-            log.info(
-                "%s %d/%d idx=%s %s%s",
-                recipe.name,
-                number,
-                len(todo),
-                sample.idx,
-                record.status,
-                " success" if record.success else "",
-            )
-    finally:
-        if handle is not None:
-            handle.close()
+                handle.close()
     return [done[s.idx] for s in mine]
 
 

@@ -70,6 +70,8 @@ def _open_text(path: Path) -> str:
         raise DataError(path, "no such file")
     if path.is_dir():
         raise DataError(path, "is a directory, expected a file")
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise DataError(path, "not a regular file")
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -160,8 +162,11 @@ def load_hub(name: str = HUB_DATASET, split: str = "train") -> list[CodeSample]:
         raise DataError(
             name, "the 'datasets' package is needed: pip install 'moekd[hub]'"
         ) from None
+    # Never run a dataset's loading script: datasets 4 removed them, 3 runs them only when
+    # trusted (and $HF_DATASETS_TRUST_REMOTE_CODE could say so).
+    safe = {"trust_remote_code": False} if int(datasets.__version__.split(".")[0]) < 4 else {}
     try:
-        rows = datasets.load_dataset(name, split=split)
+        rows = datasets.load_dataset(name, split=split, **safe)
     except Exception as exc:  # network, auth or name problems all surface here
         raise DataError(name, f"cannot load split {split!r} from the hub ({exc})") from None
     path = Path(f"{name}:{split}")
@@ -182,6 +187,8 @@ def load_samples(source: str | Path, require_label: bool = True) -> list[CodeSam
     if path.is_dir():
         csv_path = path / "labels.csv"
         return load_c_folder(path, csv_path if csv_path.exists() else None, require_label)
+    if path.exists() and not path.is_file():
+        raise DataError(path, "not a regular file or a folder (a FIFO or a device?)")
     if path.suffix == ".json":
         return load_devign_json(path, require_label)
     return load_jsonl(path, require_label)

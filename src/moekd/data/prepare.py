@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Console
+
 from moekd.config import DataConfig
 from moekd.data.loaders import load_samples
 from moekd.data.samples import CodeSample
@@ -18,6 +20,7 @@ from moekd.data.splits import (
     stratified_split,
     train_valid_test,
 )
+from moekd.parallel import progress_bars_enabled
 
 
 @dataclass
@@ -38,9 +41,27 @@ class Splits:
             "test": self.test,
         }
 
+    def overlap(self) -> dict[str, int]:
+        """Functions of the later split whose code (whitespace-stripped) is also in the earlier
+        one, per pair (``train_test``: test functions also in train), zeros included: a
+        duplicate across splits leaks its label into evaluation."""
+        codes = {
+            name: [s.code.strip() for s in getattr(self, name)]
+            for name in ("train", "valid", "test")
+        }
+        known = {name: set(texts) for name, texts in codes.items()}
+        pairs = [("train", "valid"), ("train", "test"), ("valid", "test")]
+        return {f"{a}_{b}": sum(code in known[a] for code in codes[b]) for a, b in pairs}
+
     def summary(self) -> dict[str, Any]:
-        """What ``data_splits.json`` records: sizes, label balance and sha256 of every split."""
-        out: dict[str, Any] = {"source": self.source, "splits": {}}
+        """What ``data_splits.json`` records: sizes, label balance and sha256 of every split,
+        and ``overlap`` only when some split shares functions with another (so clean data keeps
+        the file as it was; reruns compare only the sha256)."""
+        out: dict[str, Any] = {"source": self.source}
+        overlap = self.overlap()
+        if any(overlap.values()):
+            out["overlap"] = overlap
+        out["splits"] = {}
         for name, samples in self.named().items():
             labels = [s.label for s in samples if s.label is not None]
             out["splits"][name] = {
@@ -84,4 +105,21 @@ def prepare_splits(cfg: DataConfig) -> Splits:
         fraction = cfg.limit_train / len(train)
         train = stratified_split(train, [fraction, 1 - fraction], cfg.seed, group)[0]
     labeled, unlabeled = labeled_unlabeled_halves(train, cfg.seed, group)
-    return Splits(train, valid, test, labeled, unlabeled, source)
+    splits = Splits(train, valid, test, labeled, unlabeled, source)
+    _warn_overlap(splits)
+    return splits
+
+
+def _warn_overlap(splits: Splits) -> None:
+    """One line on stderr when splits share functions (Devign has a few real duplicates, so
+    this warns and does not refuse); worker processes, which re-read the splits, stay quiet."""
+    overlap = {pair: n for pair, n in splits.overlap().items() if n}
+    if overlap and progress_bars_enabled():
+        counts = ", ".join(f"{pair.replace('_', '/')}: {n}" for pair, n in overlap.items())
+        Console(stderr=True).print(
+            f"warning: the same function is in two splits ({counts}; see overlap in "
+            "data_splits.json)",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )

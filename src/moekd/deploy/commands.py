@@ -6,6 +6,7 @@ Exit codes of ``scan``: 0 clean (or only findings below ``--fail-on``), 1 findin
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -33,6 +34,19 @@ class BackendChoice(StrEnum):
     torch = "torch"
     onnx = "onnx"
     onnx_int8 = "onnx-int8"
+
+
+_HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
+
+
+def check_model_source(source: str, what: str = "model") -> str:
+    """Fail fast, with one line, on a model path that is not there (instead of asking the hub
+    for it, or complaining about another flag)."""
+    from moekd.errors import UserError
+
+    if not Path(source).exists() and not _HUB_ID.fullmatch(source):
+        raise UserError(f"{source}: no such {what} folder")
+    return source
 
 
 def _warn(message: str) -> None:
@@ -83,7 +97,7 @@ def scan(
     backend: Annotated[
         BackendChoice, typer.Option(help="auto: torch weights if present, else model.onnx")
     ] = BackendChoice.auto,
-    batch_size: Annotated[int, typer.Option(help="functions per model call")] = 32,
+    batch_size: Annotated[int, typer.Option(min=1, help="functions per model call")] = 32,
 ) -> None:
     """Find C functions under PATHS that the model scores as vulnerable.
 
@@ -94,10 +108,8 @@ def scan(
     from moekd.deploy.loading import load_classifier, model_info
     from moekd.deploy.scan import ScanOptions, scan_paths
     from moekd.errors import UserError
-    from moekd.io import atomic_write_text
+    from moekd.io import atomic_write_text, check_writable_file
 
-    if batch_size <= 0:
-        raise UserError("--batch-size must be positive")
     options = ScanOptions(
         include=tuple(include) if include else DEFAULT_INCLUDE,
         exclude=tuple(exclude or ()),
@@ -110,6 +122,8 @@ def scan(
     for path in paths:  # fail before the (slow) model load
         if not path.exists():
             raise UserError(f"{path}: no such file or folder")
+    if output is not None:
+        check_writable_file(output)
     classifier = load_classifier(model, backend.value, batch_size=batch_size)
     result = scan_paths(paths, classifier, model_info(classifier, model), options, root)
     for message in result.messages():
@@ -131,7 +145,10 @@ def scan(
 def export(
     model: Annotated[str, typer.Option("--model", "-m", help="model folder or hub id")],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="ONNX file (default: MODEL/model.onnx)")
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="ONNX file (default: MODEL/model.onnx; for a hub id ./NAME.onnx)"
+        ),
     ] = None,
     int8: Annotated[
         bool, typer.Option(help="also write a dynamic-INT8 copy beside it (*.int8.onnx)")
@@ -143,11 +160,15 @@ def export(
     """Export a classifier to ONNX (dynamic batch and length), optionally INT8-quantised."""
     from moekd.deploy.onnx_export import export_onnx
     from moekd.errors import UserError
+    from moekd.io import check_writable_file
 
+    check_model_source(model)
+    local = Path(model)
+    if local.exists() and not local.is_dir():
+        raise UserError(f"{model}: not a model folder (export takes a Hugging Face folder)")
     if out is None:
-        if not Path(model).is_dir():
-            raise UserError("--out is required when --model is not a local folder")
-        out = Path(model) / "model.onnx"
+        out = local / "model.onnx" if local.is_dir() else Path(f"{model.split('/')[-1]}.onnx")
+    check_writable_file(out)
     result = export_onnx(model, out, int8=int8, optimize=optimize)
     typer.echo(
         f"wrote {result.onnx_path} (max |logit - torch| = {result.max_abs_logit_diff:.1e}, "

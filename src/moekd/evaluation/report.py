@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +98,85 @@ def robustness_table(rows: dict[str, dict[str, Any]]) -> str | None:
     return "\n".join(lines)
 
 
+def _half_width(rate: float, n: int) -> float:
+    """Half the width of a 95% normal interval of a rate measured on ``n`` draws."""
+    return 1.96 * math.sqrt(max(rate * (1 - rate), 1e-12) / n) if n else 1.0
+
+
+def _significance(comparisons: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Differences whose 95% interval excludes 0, and the comparisons with none."""
+    found, none = [], []
+    for c in comparisons:
+        parts = [("accuracy", c["accuracy"]), ("F1", c["f1"])]
+        parts += [(f"ASR {a}", r) for a, r in sorted(c["asr"].items())]
+        hits = [f"{name} {_interval(r)}" for name, r in parts if r["low"] > 0 or r["high"] < 0]
+        pair = f"{c['ours']} vs {c['baseline']}"
+        (found if hits else none).append(f"{pair}: {'; '.join(hits)}" if hits else pair)
+    return found, none
+
+
+def summary_lines(results: dict[str, Any]) -> list[str]:
+    """What was compared, what differs significantly and what this run's scale can show."""
+    methods = results.get("methods", {})
+    n_test = results["dataset"]["splits"]["test"]["n"]
+    lines = ["## Summary", ""]
+    if methods:
+        seeds = max(len(m["seeds"]) for m in methods.values())
+        names = sorted({m["method"] for m in methods.values()})
+        sizes = sorted({m["size"] for m in methods.values()})
+        lines.append(
+            f"Compared: {', '.join(names)} at {', '.join(sizes)}, {seeds} seed{'s' * (seeds > 1)} "
+            "each, "
+            f"distilled from one teacher and {len(results.get('experts', []))} experts, on "
+            f"{n_test} test functions."
+        )
+    references = results.get("references", {})
+    teacher = results.get("teacher")
+    if references and teacher:
+        tfidf, majority = references["tfidf_lr"]["accuracy"], references["majority"]["accuracy"]
+        lines.append(
+            f"References: TF-IDF + LR {tfidf:.1%}, majority class {majority:.1%}; the teacher "
+            f"{teacher['accuracy']:.1%} ({100 * (teacher['accuracy'] - tfidf):+.1f} points against "
+            "TF-IDF)."
+        )
+    constant = [n for n, m in methods.items() if m.get("constant_seeds")]
+    if constant:
+        lines.append(
+            f"Constant predictors (one label for every test function, in at least one seed): "
+            f"{', '.join(constant)}; their accuracy is the majority rate and their ASR means "
+            "nothing."
+        )
+    found, none = _significance(results.get("comparisons", []))
+    if found:
+        lines += ["", "Differences whose 95% interval excludes 0 (MoEKD minus the other):"]
+        lines += [f"- {line}" for line in found]
+    if none:
+        lines += ["", f"No difference excludes 0 for: {', '.join(none)}."]
+    scale = f"With {n_test} test functions, one model's accuracy is known to about "
+    scale += f"±{_half_width(0.7, n_test):.1%} (95%)"
+    attacked = [a["attacked"] for m in methods.values() for a in m.get("attacks", {}).values()]
+    if attacked:
+        fewest = min(attacked)
+        scale += (
+            f"; ASRs rest on {fewest}-{max(attacked)} attacked functions per method (pooled over "
+            f"seeds), about ±{_half_width(0.5, fewest):.0%} at the fewest"
+        )
+    lines += ["", scale + ". Differences smaller than that are not evidence either way.", ""]
+    return lines
+
+
+def reference_rows(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    names = {"tfidf_lr": "TF-IDF + LR (reference)", "majority": "majority class (reference)"}
+    found = results.get("references", {})
+    return {label: found[key] for key, label in names.items() if key in found}
+
+
 def write_report(results: dict[str, Any], path: Path) -> None:
     dataset = results["dataset"]
-    lines = [f"# moekd run: {results.get('name', '')}", "", f"Data: {dataset['source']}", ""]
+    lines = [f"# moekd run: {results.get('name', '')}", ""]
+    if "teacher" in results:
+        lines += summary_lines(results)
+    lines += [f"Data: {dataset['source']}", ""]
     lines += ["| Split | N | Vulnerable | sha256 |", "|---|---|---|---|"]
     for name, split in dataset["splits"].items():
         frac = split["vulnerable_fraction"]
@@ -110,6 +187,7 @@ def write_report(results: dict[str, Any], path: Path) -> None:
     if "moe" in results:
         rows["mixture of experts"] = results["moe"]
     rows.update(results.get("methods", {}))
+    rows.update(reference_rows(results))
     lines += ["", "## Test set", "", model_table(rows), ""]
     if any(m.get("constant_seeds") for m in rows.values()):
         lines += [CONSTANT_NOTE, ""]

@@ -85,11 +85,22 @@ class DataSplits(_Closed):
     test: SplitSummary
 
 
+class SplitOverlap(_Closed):
+    """Functions of the later split whose stripped code is also in the earlier one."""
+
+    train_valid: Count
+    train_test: Count
+    valid_test: Count
+
+
 class DatasetSummary(_Closed):
     """``data_splits.json``: where the data came from and each split's size and balance."""
 
     source: str = Field(description="a data file's path, or synthetic(n=..., seed=..., ...)")
     splits: DataSplits
+    overlap: SplitOverlap | None = Field(
+        None, description="present only when some function is in two splits (Devign has a few)"
+    )
 
 
 # ---- metrics of one model -----------------------------------------------------------------------
@@ -294,12 +305,21 @@ class Comparison(_Closed):
 
 
 # ---- the file -----------------------------------------------------------------------------------
+class References(_Closed):
+    """Classic references on the same test split, fitted on the labeled half
+    (``evaluation.references``): what a student must beat to be worth shipping."""
+
+    tfidf_lr: ModelMetrics = Field(description="TF-IDF word 1-2 grams + logistic regression")
+    majority: ModelMetrics = Field(description="always the labeled half's majority class")
+
+
 class RunResults(_Closed):
     """``RUN/results.json``. Only ``name``, ``dataset`` and ``timings_s`` are always written;
     each other key appears once its stage has finished."""
 
     name: str = Field(description="the config's name")
     dataset: DatasetSummary | None = Field(description="null before the data stage ran")
+    references: References | None = None
     teacher: TeacherResults | None = None
     partition: PartitionResults | None = None
     experts: list[ExpertResults] | None = Field(None, description="in part order")

@@ -22,6 +22,16 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     return float(array.mean()), float(array.std(ddof=1)) if len(array) > 1 else 0.0
 
 
+def proportion_interval(
+    successes: int, trials: int, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Wilson score interval of a rate (an accuracy, an ASR); (0, 1) with no trials."""
+    if trials == 0:
+        return 0.0, 1.0
+    ci = stats.binomtest(successes, trials).proportion_ci(confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
 @dataclass(frozen=True)
 class Interval:
     difference: float  # on the full sample

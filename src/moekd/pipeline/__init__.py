@@ -27,6 +27,7 @@ from moekd.stages import (
     knowledge,
     mixture,
     partition,
+    references,
     results,
     router,
     search,
@@ -52,6 +53,7 @@ class Stage:
 
 STAGES: list[Stage] = [
     Stage("data", (teacher.data_units,)),
+    Stage("references", (references.reference_units,)),
     Stage("pretrain", (teacher.tokenizer_units, teacher.pretrain_units)),
     Stage("teacher", (teacher.teacher_units,)),
     Stage("partition", (mixture.embedding_units, partition.partition_units)),
@@ -111,7 +113,7 @@ def run_pipeline(
     if until is not None and until not in STAGE_NAMES:
         raise UserError(f"unknown stage {until!r}; stages: {', '.join(STAGE_NAMES)}")
     state = PartialState()
-    ctx = RunContext(cfg, out, workers)
+    ctx = RunContext(cfg, out)
     count = worker_count(workers, cfg.execution.max_auto_workers)
     with run_lock(ctx.layout.lock, enabled=state.is_main_process):
         check_records(ctx)

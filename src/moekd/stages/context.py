@@ -37,13 +37,11 @@ def settings_hash(cfg: ExperimentConfig, entries: tuple[str, ...], salt: str = "
 
 
 class RunContext:
-    """A run directory bound to one config. ``workers``: processes for independent units
-    (None: automatic); it does not change what is computed, so no hash holds it."""
+    """A run directory bound to one config."""
 
-    def __init__(self, cfg: ExperimentConfig, root: Path, workers: int | None = None) -> None:
+    def __init__(self, cfg: ExperimentConfig, root: Path) -> None:
         self.cfg = cfg
         self.layout = RunLayout(Path(root))
-        self.workers = workers
 
     @property
     def root(self) -> Path:
@@ -51,8 +49,8 @@ class RunContext:
 
     def __getstate__(self) -> dict[str, object]:
         """A run travels to a worker process as its config and folder (the worker re-reads the
-        splits, once per process), and a worker starts no workers of its own."""
-        return {"cfg": self.cfg, "layout": self.layout, "workers": 1}
+        splits, once per process)."""
+        return {"cfg": self.cfg, "layout": self.layout}
 
     @cached_property
     def splits(self) -> Splits:

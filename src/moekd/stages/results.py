@@ -123,6 +123,9 @@ def collect_results(ctx: RunContext) -> dict[str, Any]:
     """Every part of the run that has finished, in the shape of the results schema."""
     layout = ctx.layout
     results: dict[str, Any] = {"name": ctx.cfg.name, "dataset": _read(layout.data_splits)}
+    references = _read(layout.references)
+    if references:
+        results["references"] = references
     teacher = _read(layout.metrics(TEACHER))
     if teacher:
         results["teacher"] = {
