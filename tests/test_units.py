@@ -130,3 +130,15 @@ def test_fan_out_units_run_in_worker_processes(tmp_path: Path) -> None:
     assert os.getpid() not in pids.values()
     assert json.loads((tmp_path / "toy" / "here.json").read_text())["pid"] == os.getpid()
     assert unfinished(ctx, units) == []
+
+
+def test_a_folder_whose_name_has_a_dot_is_a_folder(tmp_path: Path) -> None:
+    """``moekd-1.5mb`` ends in ``.5mb``: still a folder, named by its whole path."""
+    ctx = _ctx(tmp_path)
+    unit = Unit(tmp_path / "toy" / "moekd-1.5mb", ("seed",), _build_folder, ("ok",))
+    assert not unit.is_file and ctx.layout.key(unit.artifact) == "toy/moekd-1.5mb"
+    execute(ctx, [unit], workers=1, label="toy")
+    assert (tmp_path / "toy" / "moekd-1.5mb" / "part.txt").read_text() == "ok"
+    assert (
+        ctx.layout.key(tmp_path / "search" / "compressor-1.5mb.json") == "search/compressor-1.5mb"
+    )

@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TEACHER = "teacher"
+#: The suffixes of file artifacts; anything else is a folder (``moekd-1.5mb`` is a folder name).
+FILE_SUFFIXES = (".json", ".jsonl", ".npy", ".md")
+
+
+def is_file_artifact(artifact: Path) -> bool:
+    return artifact.suffix in FILE_SUFFIXES
 
 
 def student_target(name: str, seed: int) -> str:
@@ -57,7 +63,8 @@ class RunLayout:
     def key(self, artifact: Path) -> str:
         """A unit's name: its artifact's path in the run, without suffix
         (``students/moekd-3mb/seed-42``, ``search/compressor-3mb``)."""
-        return artifact.relative_to(self.root).with_suffix("").as_posix()
+        relative = artifact.relative_to(self.root)
+        return (relative.with_suffix("") if is_file_artifact(artifact) else relative).as_posix()
 
     def work_of(self, artifact: Path) -> Path:
         """The scratch space of the unit that publishes ``artifact``: checkpoints and logs,

@@ -44,8 +44,9 @@ Step = Callable[[RunContext], list[Unit]]
 
 @dataclass(frozen=True)
 class Stage:
-    """A step of the experiment. Each step's units are independent of each other; a step may
-    read what the steps before it wrote (it declares its units once they have run)."""
+    """A named part of the experiment, made of steps. Each step's units are independent of
+    each other; a step may read what the steps before it wrote (it declares its units once
+    they have run)."""
 
     name: str
     steps: tuple[Step, ...]
@@ -86,9 +87,8 @@ def _run_stage(ctx: RunContext, index: int, stage: Stage, workers: int) -> None:
         todo = unfinished(ctx, step(ctx))
         if todo and not computed and main:
             console.print(f"[bold]stage {stage.name}[/bold]")
-        execute(ctx, todo, workers, stage.name)
+        fanned_out += execute(ctx, todo, workers, stage.name)
         computed += len(todo)
-        fanned_out += sum(u.fan_out for u in todo) if workers > 1 else 0
     if not main:
         return
     if not computed:

@@ -110,9 +110,9 @@ def unfinished(ctx: RunContext, units: Sequence[Unit]) -> list[Unit]:
     return [u for u in units if not finished(ctx, u)]
 
 
-def execute(ctx: RunContext, todo: Sequence[Unit], workers: int, label: str) -> None:
+def execute(ctx: RunContext, todo: Sequence[Unit], workers: int, label: str) -> int:
     """Compute ``todo``, units of one step (independent of each other): in this process, or
-    the ``fan_out`` ones in ``workers`` worker processes."""
+    the ``fan_out`` ones in ``workers`` worker processes. Returns how many went to workers."""
     # Every process of a launch must agree on ``todo`` before the main one changes a record.
     PartialState().wait_for_everyone()
     pooled = [u for u in todo if u.fan_out] if workers > 1 else []
@@ -121,3 +121,4 @@ def execute(ctx: RunContext, todo: Sequence[Unit], workers: int, label: str) -> 
             compute(ctx, unit)
     if pooled:
         run_units(_compute_job, [(ctx, u) for u in pooled], workers, label)
+    return len(pooled)

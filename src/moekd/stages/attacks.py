@@ -75,14 +75,12 @@ def _recipe(ctx: RunContext, name: str) -> Recipe:
     cfg = ctx.cfg.attacks
     settings = {"alert": cfg.alert, "mhm": cfg.mhm, "wir-random": cfg.wir_random}[name]
     if needs_of(name) == "mlm":
-        subs = _substitutes(str(mlm_source(ctx)), cfg.max_occurrences, cfg.window)
-        return build_recipe(
-            name, substitutes=subs, budget=cfg.budget, settings=settings.model_dump()
-        )
-    vocabulary = json.loads(ctx.layout.attack_vocabulary.read_text())
-    return build_recipe(
-        name, vocabulary=vocabulary, budget=cfg.budget, settings=settings.model_dump()
-    )
+        source = {
+            "substitutes": _substitutes(str(mlm_source(ctx)), cfg.max_occurrences, cfg.window)
+        }
+    else:
+        source = {"vocabulary": json.loads(ctx.layout.attack_vocabulary.read_text())}
+    return build_recipe(name, budget=cfg.budget, settings=settings.model_dump(), **source)
 
 
 @lru_cache(maxsize=1)

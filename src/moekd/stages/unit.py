@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from moekd.io import write_json
+from moekd.layout import is_file_artifact
 from moekd.stages.context import RunContext, settings_hash
 
 #: Fills a temporary folder (or writes a temporary file) that becomes the artifact.
@@ -29,7 +30,8 @@ class Unit:
     """One resumable piece of work with one artifact.
 
     ``build(ctx, *args)`` must be a module-level function (a unit travels to worker processes
-    by pickle). An artifact path with a suffix (``.json``, ``.npy``) is a file, else a folder.
+    by pickle). An artifact whose suffix is a file's (``.json``, ``.npy``...) is a file, else a
+    folder.
     """
 
     artifact: Path  # a path of the run layout; it also names the unit (``RunLayout.key``)
@@ -42,7 +44,7 @@ class Unit:
 
     @property
     def is_file(self) -> bool:
-        return self.artifact.suffix != ""
+        return is_file_artifact(self.artifact)
 
     def settings_hash(self, ctx: RunContext) -> str:
         assert self.depends is not None
