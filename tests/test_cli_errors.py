@@ -159,6 +159,12 @@ def test_clean_splits_have_no_overlap_key(tmp_path: Path, capsys) -> None:
     assert "overlap" not in summary and capsys.readouterr().err == ""
 
 
+def test_unknown_synthetic_family_is_a_config_error() -> None:
+    cfg = DataConfig(synthetic_size=40, synthetic_families=["signed_length", "heap_spray"])
+    with pytest.raises(ConfigError, match="data.synthetic_families: unknown heap_spray"):
+        prepare_splits(cfg)
+
+
 # ---- 4. a FIFO as data ---------------------------------------------------------------------------
 def test_fifo_data_is_refused_without_blocking(moekd, paths, tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.jsonl"

@@ -45,6 +45,19 @@ def test_bad_arch_and_unknown_preset() -> None:
         student_preset("nope")
 
 
+def test_bpe_reads_c_tokens_and_maps_them_back_to_the_source() -> None:
+    code = "int data_length = 0;\n\tif (data_length <= 10)\n\t\treturn -1;"
+    tok = train_bpe_tokenizer([code] * 20, 300, 64)
+    assert tok.tokenize(code) == [
+        "int", "data_length", "=", "0", ";", "if", "(", "data_length", "<=", "10", ")",
+        "return", "-", "1", ";",
+    ]  # fmt: skip
+    enc = tok(code, return_offsets_mapping=True)
+    pieces = [code[a:b] for a, b in enc["offset_mapping"] if b > a]
+    assert pieces == tok.tokenize(code)
+    assert "".join(tok.tokenize("foo_bar(x);")) == "foo_bar(x);"  # unseen names still encode
+
+
 @pytest.fixture(scope="module")
 def tiny_classifier() -> HFClassifier:
     torch.manual_seed(0)

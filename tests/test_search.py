@@ -149,7 +149,7 @@ def test_avatar_caps_the_max_length() -> None:
 
 
 def test_avatar_repair_makes_hidden_divisible_by_heads() -> None:
-    space = _Space(None)
+    space = _Space(FAST_MOO, None)
     rng = np.random.default_rng(0)
     rows = space.repair(rng.uniform(space.low, space.high, size=(5000, len(space.genes))))
     names = [g.name for g in space.genes]
@@ -157,6 +157,13 @@ def test_avatar_repair_makes_hidden_divisible_by_heads() -> None:
     heads = rows[:, names.index("num_attention_heads")]
     assert np.all(hidden % heads == 0)
     assert np.all((rows >= space.low) & (rows <= space.high))
+
+
+def test_avatar_training_genes_take_the_configured_choices() -> None:
+    cfg = FAST_MOO.model_copy(update={"learning_rates": (2e-3, 1e-3), "batch_sizes": (8,)})
+    result, measured = run_avatar(3.0, cfg)
+    assert {c.lr for c in [result.candidate, *measured]} <= {2e-3, 1e-3}
+    assert {c.batch_size for c in [result.candidate, *measured]} == {8}
 
 
 def test_avatar_candidate_rejects_unknown_tokenizer() -> None:

@@ -231,3 +231,20 @@ def test_max_lines_bounds_every_function_and_keeps_twins() -> None:
     assert sum(s.label for s in corpus) == 60
     with pytest.raises(ValueError, match="max_lines"):
         generate_corpus(10, max_lines=12)
+
+
+def test_families_restrict_the_corpus_and_all_of_them_change_nothing() -> None:
+    chosen = ["signed_length", "unchecked_copy"]
+    corpus = generate_corpus(80, seed=4, families=chosen)
+    assert {s.extra["family"] for s in corpus} == set(chosen)
+    assert {(s.extra["family"], s.label) for s in corpus} == {
+        (f, y) for f in chosen for y in (0, 1)
+    }
+    full = generate_corpus(60, seed=4)
+    assert _fingerprint(generate_corpus(60, seed=4, families=list(FLAW_FAMILIES))) == _fingerprint(
+        full
+    )
+    with pytest.raises(ValueError, match="unknown flaw families"):
+        generate_corpus(10, families=["heap_spray"])
+    with pytest.raises(ValueError, match="at least one"):
+        generate_corpus(10, families=[])

@@ -6,8 +6,9 @@ Thirteen genes, integer-coded in the reference's order and with its ranges: toke
 WordPiece, Unigram, WordLevel), vocabulary 1000-46000, layers 1-12, hidden 16-256, activation
 (gelu, relu, silu, gelu_new), hidden dropout 0.2-0.5 (step 0.1), intermediate 32-3072, heads
 1-12, attention dropout 0.2-0.5, max length 256-512, position embedding, learning rate (1e-3,
-1e-4, 5e-5) and batch size (16, 32, 64). A hidden size is snapped to the nearest multiple of
-its heads (the reference redraws it until it divides), so every candidate builds.
+1e-4, 5e-5) and batch size (16, 32, 64), the last two configurable. A hidden size is snapped to
+the nearest multiple of its heads (the reference redraws it until it divides), so every
+candidate builds.
 
 Position embeddings: the reference offers absolute, relative_key and relative_key_query, but the
 installed transformers (5.x) RoBERTa accepts the last two and silently ignores them (same
@@ -72,7 +73,11 @@ def _categorical(name: str, choices: tuple[Any, ...]) -> _Gene:
     return _Gene(name, 0, len(choices) - 1, choices)
 
 
-def _genes(max_length_cap: int | None) -> tuple[_Gene, ...]:
+def _genes(
+    max_length_cap: int | None,
+    learning_rates: tuple[float, ...] = LEARNING_RATES,
+    batch_sizes: tuple[int, ...] = BATCH_SIZES,
+) -> tuple[_Gene, ...]:
     """The 13 genes in the reference's order; a cap lowers the max-length range (to a single
     value when the cap is under 256)."""
     high = MAX_LENGTH_RANGE[1] if max_length_cap is None else min(max_length_cap, 512)
@@ -91,8 +96,8 @@ def _genes(max_length_cap: int | None) -> tuple[_Gene, ...]:
         _categorical("attention_probs_dropout_prob", DROPOUTS),
         _Gene("max_length", low, high),
         _categorical("position_embedding_type", POSITION_EMBEDDINGS),
-        _categorical("lr", LEARNING_RATES),
-        _categorical("batch_size", BATCH_SIZES),
+        _categorical("lr", learning_rates),
+        _categorical("batch_size", batch_sizes),
     )
 
 
@@ -165,9 +170,12 @@ class _Space:
     """Decoding, repair and (memoised) footprints of coded gene rows."""
 
     def __init__(
-        self, max_length_cap: int | None, vocab_caps: Mapping[str, int] | None = None
+        self,
+        cfg: AvatarSearchConfig,
+        max_length_cap: int | None,
+        vocab_caps: Mapping[str, int] | None = None,
     ) -> None:
-        self.genes = _genes(max_length_cap)
+        self.genes = _genes(max_length_cap, cfg.learning_rates, cfg.batch_sizes)
         self.vocab_caps = dict(vocab_caps or {})
         self.low = np.array([g.low for g in self.genes])
         self.high = np.array([g.high for g in self.genes])
@@ -310,7 +318,7 @@ def avatar_candidates(
     vocab_caps: Mapping[str, int] | None = None,
 ) -> list[AvatarCandidate]:
     """The ``cfg.samples`` configurations to distil for the surrogate (deterministic)."""
-    space = _Space(max_length_cap, vocab_caps)
+    space = _Space(cfg, max_length_cap, vocab_caps)
     pool, chosen = _sampled(target_mb, cfg, space)
     return [space.candidate(row) for row in pool[chosen]]
 
@@ -338,7 +346,7 @@ def avatar_search(
     so a configuration inside the band always survives to the end.
     """
     start = time.perf_counter()
-    space = _Space(max_length_cap, vocab_caps)
+    space = _Space(cfg, max_length_cap, vocab_caps)
     pool, chosen = _sampled(target_mb, cfg, space)
     sampled = pool[chosen]
     candidates = [space.candidate(row) for row in sampled]

@@ -25,6 +25,9 @@ class DataConfig(_Strict):
     synthetic_max_lines: int = Field(
         60, ge=20, description="longest synthetic function; shorter is easier and faster"
     )
+    synthetic_families: list[str] | None = Field(
+        None, min_length=1, description="flaw families of the synthetic corpus (default: all)"
+    )
     train: str | None = None
     valid: str | None = None
     test: str | None = None

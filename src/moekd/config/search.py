@@ -3,6 +3,8 @@ does not import pymoo, scikit-learn or torch."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -24,7 +26,9 @@ class CompressorSearchConfig(BaseModel):
 
 
 class AvatarSearchConfig(BaseModel):
-    """Budgets of the search. ``samples`` is the expensive part: each is a real distillation."""
+    """Budgets of the search. ``samples`` is the expensive part: each is a real distillation.
+    The training genes default to the reference's choices, which suit its 21k functions and
+    many epochs; a small run may offer rates that learn in its few steps."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -32,4 +36,10 @@ class AvatarSearchConfig(BaseModel):
     population: int = Field(40, ge=4)
     generations: int = Field(50, ge=1)
     size_tolerance: float = Field(0.05, gt=0, lt=1, description="relative size band, a constraint")
+    learning_rates: tuple[Annotated[float, Field(gt=0)], ...] = Field(
+        (1e-3, 1e-4, 5e-5), min_length=1, description="the learning-rate gene's choices"
+    )
+    batch_sizes: tuple[Annotated[int, Field(ge=1)], ...] = Field(
+        (16, 32, 64), min_length=1, description="the batch-size gene's choices"
+    )
     seed: int = 0

@@ -20,6 +20,7 @@ from moekd.data.splits import (
     stratified_split,
     train_valid_test,
 )
+from moekd.errors import ConfigError
 from moekd.parallel import progress_bars_enabled
 
 
@@ -80,17 +81,28 @@ def twin_group(sample: CodeSample) -> object:
 def prepare_splits(cfg: DataConfig) -> Splits:
     """Load or generate the data and split it deterministically from ``cfg.seed``."""
     if cfg.source == "synthetic":
-        from moekd.data.synthetic import generate_corpus
+        from moekd.data.synthetic import FLAW_FAMILIES, generate_corpus
 
+        unknown = sorted(set(cfg.synthetic_families or ()) - set(FLAW_FAMILIES))
+        if unknown:
+            raise ConfigError(
+                f"data.synthetic_families: unknown {', '.join(unknown)}; "
+                f"known: {', '.join(FLAW_FAMILIES)}"
+            )
         corpus = generate_corpus(
-            cfg.synthetic_size, seed=cfg.seed, max_lines=cfg.synthetic_max_lines
+            cfg.synthetic_size,
+            seed=cfg.seed,
+            max_lines=cfg.synthetic_max_lines,
+            families=cfg.synthetic_families,
         )
         # A flawed function and its fixed twin stay on one side of every split.
         group = twin_group
         train, valid, test = train_valid_test(corpus, cfg.seed, group=group)
         source = (
             f"synthetic(n={cfg.synthetic_size}, seed={cfg.seed}, "
-            f"max_lines={cfg.synthetic_max_lines})"
+            f"max_lines={cfg.synthetic_max_lines}"
+            + (f", families={','.join(cfg.synthetic_families)}" if cfg.synthetic_families else "")
+            + ")"
         )
     else:
         assert cfg.train is not None

@@ -135,6 +135,24 @@ STUDENTS: dict[str, ArchSpec] = {
         intermediate_size=64,
         max_length=400,
     ),
+    # The demo's students: two wide layers learn from 800 functions in seconds, where twelve
+    # narrow ones stay at chance for epochs; same budgets as above at 160 tokens.
+    "shallow-3mb": ArchSpec(
+        vocab_size=1000,
+        hidden_size=176,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=352,
+        max_length=160,
+    ),
+    "shallow-1.5mb": ArchSpec(
+        vocab_size=1000,
+        hidden_size=120,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=240,
+        max_length=160,
+    ),
 }
 
 

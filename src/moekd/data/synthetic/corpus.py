@@ -7,6 +7,7 @@ rebuilt to fit the line limits does not shift the draws of the pairs after it.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from moekd.data.samples import CodeSample
 from moekd.data.synthetic.flaws import FLAW_FAMILIES
@@ -24,7 +25,11 @@ def _line_count(code: str) -> int:
 
 
 def generate_corpus(
-    n: int, seed: int = 0, vulnerable_fraction: float = 0.5, max_lines: int = _MAX_LINES
+    n: int,
+    seed: int = 0,
+    vulnerable_fraction: float = 0.5,
+    max_lines: int = _MAX_LINES,
+    families: Sequence[str] | None = None,
 ) -> list[CodeSample]:
     """``n`` labelled synthetic C functions, byte-identical for the same arguments, each of
     ``_MIN_LINES`` to ``max_lines`` lines.
@@ -33,8 +38,9 @@ def generate_corpus(
     function name and everything but the fix; ``extra`` records ``family``, ``pair``,
     ``function`` and ``twin_of`` (the other twin's idx, None when only one twin was kept
     because the fraction is unbalanced). Families cycle so every one appears with both labels
-    once ``n >= 2 * len(FLAW_FAMILIES)`` at fraction 0.5. Order is shuffled; idx is
-    ``syn-000000`` upwards in output order.
+    once ``n >= 2 * len(families)`` at fraction 0.5. ``families`` (default: all of
+    ``FLAW_FAMILIES``) keeps the table's order, so the full set gives the same corpus as before
+    the option existed. Order is shuffled; idx is ``syn-000000`` upwards in output order.
     """
     if n < 0:
         raise ValueError("n must be >= 0")
@@ -42,12 +48,17 @@ def generate_corpus(
         raise ValueError("vulnerable_fraction must be within [0, 1]")
     if max_lines < _SHORTEST_MAX_LINES:
         raise ValueError(f"max_lines must be at least {_SHORTEST_MAX_LINES}")
+    unknown = sorted(set(families or ()) - set(FLAW_FAMILIES))
+    if unknown:
+        raise ValueError(f"unknown flaw families {unknown}; known: {', '.join(FLAW_FAMILIES)}")
+    if families is not None and not families:
+        raise ValueError("families must name at least one flaw family")
     rng = random.Random(seed)
     n_vuln = int(n * vulnerable_fraction + 0.5)
     n_safe = n - n_vuln
     n_pairs = max(n_vuln, n_safe)
     projects = list(PROJECTS)
-    families = list(FLAW_FAMILIES)
+    families = [f for f in FLAW_FAMILIES if families is None or f in families]
 
     rows: list[tuple[int, int, str, str, str, str]] = []  # pair, label, family, project, fn, code
     for pair in range(n_pairs):
