@@ -56,6 +56,7 @@ from moekd.attacks.strategies import (
     MetropolisHastings,
     mh_accept,
 )
+from moekd.attacks.substitute_store import StoredSubstitutes, compute_store
 from moekd.attacks.transform import Target
 from moekd.cparse import check_preserved, name_problem
 from moekd.data.loaders import load_samples
@@ -515,3 +516,73 @@ def test_cli_missing_model_exits_2_with_one_line(toy_jsonl: Path, tmp_path: Path
     assert len(lines) == 1 and "no such model folder" in lines[0]
     with pytest.raises(UserError, match="unknown attack"):
         build_recipe("nope")
+
+
+# ---- stored substitutes ------------------------------------------------------------------------
+
+
+class CountingSource:
+    """A substitute source that counts what it computes."""
+
+    def __init__(self) -> None:
+        self.computed: list[str] = []
+
+    def for_target(self, target: Target) -> RankedSubstitutes:
+        self.computed.append(target.idx)
+        return RankedSubstitutes({n: (f"{n}_alt", f"{n}_new") for n in target.names})
+
+
+def test_substitute_store_computes_each_function_once_and_resumes(
+    corpus: list[CodeSample], tmp_path: Path
+) -> None:
+    store = tmp_path / "subs.jsonl"
+    source = CountingSource()
+    assert compute_store(source, corpus[:3], store) == 3
+    with store.open("a") as out:
+        out.write('{"idx": "torn", "sha2')  # a writer killed mid-line
+    assert compute_store(source, corpus[:5], store) == 2  # only the new ones
+    assert compute_store(source, corpus[:5], store) == 0
+    assert source.computed == [s.idx for s in corpus[:5]]
+    stored = StoredSubstitutes.load([store])
+    target = Target.of("x", corpus[4].code, 1)  # found by code, whatever the idx
+    assert stored.for_target(target) == source.for_target(target) and stored.computed == 0
+    with pytest.raises(UserError, match="no stored substitutes"):
+        stored.for_target(Target.of("y", corpus[6].code, 1))
+
+
+def test_stored_substitutes_fall_back_lazily(corpus: list[CodeSample], tmp_path: Path) -> None:
+    store = tmp_path / "subs.jsonl"
+    compute_store(CountingSource(), corpus[:2], store)
+    made: list[CountingSource] = []
+
+    def fallback() -> CountingSource:
+        made.append(CountingSource())
+        return made[-1]
+
+    stored = StoredSubstitutes.load([store], fallback)
+    stored.for_target(Target.of(corpus[0].idx, corpus[0].code, 1))
+    assert made == []  # the masked LM is not even loaded while the store answers
+    stored.for_target(Target.of(corpus[3].idx, corpus[3].code, 1))
+    assert len(made) == 1 and made[0].computed == [corpus[3].idx] and stored.computed == 1
+
+
+def test_cli_attack_reads_stored_substitutes_without_the_masked_lm(
+    tiny_models: tuple[Path, Path], corpus: list[CodeSample], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from moekd.cli import app
+
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(s.to_record()) + "\n" for s in corpus[:3]))
+    compute_store(
+        MaskedLMSubstitutes.load(tiny_models[1], max_occurrences=1),
+        corpus[:3],
+        (tmp_path / "subs" / "part-000.jsonl"),
+    )
+    out = tmp_path / "alert.jsonl"
+    args = ["attack", "--model", str(tiny_models[0]), "--data", str(data), "--attack", "alert"]
+    args += ["--substitutes", str(tmp_path / "subs"), "--mlm", str(tmp_path / "no-such-mlm")]
+    result = CliRunner().invoke(app, [*args, "--budget", "30", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text().splitlines()) == 3

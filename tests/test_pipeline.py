@@ -20,6 +20,7 @@ from moekd.errors import UserError
 from moekd.models.classifier import HFClassifier
 from moekd.models.presets import STUDENTS
 from moekd.pipeline import STAGE_NAMES, run_pipeline
+from moekd.stages.attacks import attack_subset
 from moekd.stages.context import RunContext
 
 TINY_RUN = """
@@ -165,6 +166,31 @@ def test_every_model_is_attacked_by_every_attack(finished_run: tuple[Path, str])
             assert {"asr", "attacked", "succeeded", "mean_queries", "mean_changed_identifiers"} <= (
                 summary.keys()
             )
+
+
+def test_alert_substitutes_are_computed_once_for_every_attacked_model(
+    finished_run: tuple[Path, str],
+) -> None:
+    """Nine models are attacked by ALERT in worker processes; the masked LM ran once per
+    function of the attack set, and every rename an attack made comes from that store."""
+    run, text = finished_run
+    rows = [
+        json.loads(line)
+        for part in sorted((run / "attacks" / "substitutes").glob("part-*.jsonl"))
+        for line in part.read_text().splitlines()
+    ]
+    subset = attack_subset(RunContext(parse_config(text), run))
+    assert sorted(r["idx"] for r in rows) == sorted(s.idx for s in subset)
+    stored = {r["idx"]: r["substitutes"] for r in rows}
+    records = list(run.glob("attacks/**/alert/records.jsonl"))
+    assert len(records) == 9
+    renames = 0
+    for path in records:
+        for record in map(json.loads, path.read_text().splitlines()):
+            for old, new in record["changed_identifiers"].items():
+                assert new in stored[record["idx"]][old]
+                renames += 1
+    assert renames > 0
 
 
 def test_rerun_skips_finished_stages_and_refuses_changed_settings(

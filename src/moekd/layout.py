@@ -188,6 +188,10 @@ class RunLayout:
         """Identifier names of the training functions (MHM and WIR-Random draw from them)."""
         return self.root / "attacks" / "vocabulary.json"
 
+    def substitutes(self, part: int) -> Path:
+        """ALERT's substitutes of one part of the attack set (shared by every attacked model)."""
+        return self.root / "attacks" / "substitutes" / f"part-{part:03d}.jsonl"
+
     def attack(self, target: str, attack: str) -> AttackFiles:
         return AttackFiles(self.root.joinpath("attacks", *target.split("/"), attack))
 

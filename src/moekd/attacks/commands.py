@@ -52,6 +52,18 @@ def _available_model(source: str, what: str, local_hint: str) -> None:
     )
 
 
+def _stores(path: Path) -> list[Path]:
+    """The substitutes files at ``path`` (a file, or a folder of ``*.jsonl``)."""
+    if path.is_dir():
+        found = sorted(path.glob("*.jsonl"))
+        if not found:
+            raise UserError(f"{path}: no substitutes files (*.jsonl) in this folder")
+        return found
+    if not path.is_file():
+        raise UserError(f"{path}: no such substitutes file")
+    return [path]
+
+
 def attack(
     model: Annotated[str, typer.Option(help="classifier folder (Hugging Face format) or hub id")],
     data: Annotated[str, typer.Option(help="labelled JSONL, Devign .json, folder of C files")],
@@ -71,6 +83,13 @@ def attack(
         str,
         typer.Option(help="masked LM for ALERT's substitutes: folder (RUN/pretrain) or hub id"),
     ] = "microsoft/codebert-base-mlm",
+    substitutes: Annotated[
+        Path | None,
+        typer.Option(
+            help="ALERT: substitutes computed before (a run's attacks/substitutes/part-*.jsonl, "
+            "or a folder of them); functions not in them use --mlm"
+        ),
+    ] = None,
     mlm_occurrences: Annotated[
         int | None, typer.Option(min=1, help="occurrences per name the MLM scores (default: all)")
     ] = None,
@@ -84,7 +103,8 @@ def attack(
     """Attack a classifier by renaming identifiers; writes records, adversarial examples
     (<out>.adversarial.jsonl, CodeXGLUE format) and a summary (<out>.summary.json)."""
     _available_model(model, "model", "--model RUN/students/METHOD-SIZE/seed-N")
-    if attack_name == "alert":
+    stores = _stores(substitutes) if substitutes is not None else []
+    if attack_name == "alert" and not stores:
         _available_model(mlm, "masked-LM", "--mlm RUN/pretrain, a run's MLM")
     out = out or Path("attacks") / f"{attack_name}.jsonl"
     check_writable_file(out)
@@ -94,6 +114,7 @@ def attack(
     from moekd.attacks.candidates import MaskedLMSubstitutes, identifier_vocabulary
     from moekd.attacks.recipes import build_recipe, needs_of
     from moekd.attacks.runner import attack_samples
+    from moekd.attacks.substitute_store import StoredSubstitutes
     from moekd.data.loaders import load_samples
     from moekd.deploy.loading import load_classifier
     from moekd.io import atomic_write_json
@@ -105,7 +126,11 @@ def attack(
     device = str(state.device)
     classifier = load_classifier(model, batch_size=batch_size, device=device)
     if needs == "mlm":
-        source = MaskedLMSubstitutes.load(mlm, max_occurrences=mlm_occurrences, device=device)
+
+        def masked_lm() -> MaskedLMSubstitutes:
+            return MaskedLMSubstitutes.load(mlm, max_occurrences=mlm_occurrences, device=device)
+
+        source = StoredSubstitutes.load(stores, masked_lm) if stores else masked_lm()
         recipe = build_recipe(attack_name, substitutes=source, budget=budget)
     else:
         pool = every if vocab_from is None else load_samples(vocab_from)

@@ -13,6 +13,7 @@ from typing import Any
 
 from moekd.attacks import MaskedLMSubstitutes, attack_samples, build_recipe, identifier_vocabulary
 from moekd.attacks.recipes import Recipe, needs_of
+from moekd.attacks.substitute_store import StoredSubstitutes, compute_store
 from moekd.data.samples import CodeSample
 from moekd.data.splits import stratified_split
 from moekd.errors import UserError
@@ -22,10 +23,20 @@ from moekd.methods import students_of
 from moekd.models.classifier import HFClassifier
 from moekd.stages.context import RunContext
 from moekd.stages.students import student_depends, student_salt
-from moekd.stages.teacher import TEACHER
+from moekd.stages.teacher import PRETRAIN, TEACHER
 from moekd.stages.unit import Unit, Writer, write_json_artifact
 
 VOCABULARY = ("data",)
+SUBSTITUTES = (
+    *PRETRAIN,
+    "attacks.limit",
+    "attacks.seed",
+    "attacks.mlm",
+    "attacks.max_occurrences",
+    "attacks.window",
+)
+#: Functions per substitutes unit: parts resume and spread over the workers.
+SUBSTITUTES_PART = 25
 ATTACK = ("seed", "data", "attacks.limit", "attacks.budget", "attacks.seed")
 OWN = {  # what each attack depends on beside ATTACK
     "alert": ("attacks.mlm", "attacks.max_occurrences", "attacks.window", "attacks.alert"),
@@ -65,19 +76,49 @@ def vocabulary_units(ctx: RunContext) -> list[Unit]:
     return [Unit(ctx.layout.attack_vocabulary, VOCABULARY, _vocabulary)]
 
 
-# ---- one (model, attack) pair ----------------------------------------------------------------
+# ---- ALERT's substitutes, once per function of the attack set -----------------------------
 @cache
-def _substitutes(source: str, max_occurrences: int | None, window: int | None):
+def _masked_lm(source: str, max_occurrences: int | None, window: int | None):
     return MaskedLMSubstitutes.load(source, max_occurrences=max_occurrences, window=window)
 
 
+def _parts(ctx: RunContext) -> list[list[CodeSample]]:
+    subset = attack_subset(ctx)
+    return [subset[i : i + SUBSTITUTES_PART] for i in range(0, len(subset), SUBSTITUTES_PART)]
+
+
+def _substitutes(ctx: RunContext, part: int) -> Writer:
+    cfg = ctx.cfg.attacks
+    artifact = ctx.layout.substitutes(part)
+    work = ctx.layout.work_of(artifact) / artifact.name
+    source = _masked_lm(str(mlm_source(ctx)), cfg.max_occurrences, cfg.window)
+    compute_store(source, _parts(ctx)[part], work, label=f"substitutes {part + 1}")
+    return lambda tmp: shutil.copyfile(work, tmp)
+
+
+def substitute_units(ctx: RunContext) -> list[Unit]:
+    if all(needs_of(name) != "mlm" for name in ctx.cfg.attacks.names):
+        return []
+    return [
+        Unit(
+            ctx.layout.substitutes(part),
+            SUBSTITUTES,
+            _substitutes,
+            (part,),
+            f"part {part} of {SUBSTITUTES_PART}",
+            fan_out=True,
+        )
+        for part in range(len(_parts(ctx)))
+    ]
+
+
+# ---- one (model, attack) pair ----------------------------------------------------------------
 def _recipe(ctx: RunContext, name: str) -> Recipe:
     cfg = ctx.cfg.attacks
     settings = {"alert": cfg.alert, "mhm": cfg.mhm, "wir-random": cfg.wir_random}[name]
     if needs_of(name) == "mlm":
-        source = {
-            "substitutes": _substitutes(str(mlm_source(ctx)), cfg.max_occurrences, cfg.window)
-        }
+        paths = [ctx.layout.substitutes(part) for part in range(len(_parts(ctx)))]
+        source = {"substitutes": StoredSubstitutes.load(paths)}
     else:
         source = {"vocabulary": json.loads(ctx.layout.attack_vocabulary.read_text())}
     return build_recipe(name, budget=cfg.budget, settings=settings.model_dump(), **source)
