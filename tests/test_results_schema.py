@@ -155,6 +155,16 @@ def minimal_results() -> dict[str, Any]:
                 "accuracy": _interval(0.02),
                 "f1": _interval(0.01),
                 "asr": {"mhm": _interval(-0.1)},
+                "asr_paired": {
+                    "mhm": {
+                        "functions": 40,
+                        "ours_asr": 0.2,
+                        "baseline_asr": 0.3,
+                        "difference": _interval(-0.1),
+                        "mcnemar": [{"a_only": 2, "b_only": 6, "p_value": 0.289}],
+                        "mcnemar_pooled": {"a_only": 2, "b_only": 6, "p_value": 0.289},
+                    }
+                },
                 "mcnemar": [{"a_only": 12, "b_only": 8, "p_value": 0.5034} for _ in range(2)],
             }
         ],

@@ -111,3 +111,25 @@ def test_proportion_interval_is_wilsons() -> None:
     low, high = proportion_interval(7, 15)
     assert low == pytest.approx(0.2481, abs=1e-3) and high == pytest.approx(0.6988, abs=1e-3)
     assert proportion_interval(0, 0) == (0.0, 1.0)
+
+
+def test_paired_asr_counts_only_functions_attacked_for_both() -> None:
+    labels = np.array([0, 1, 1, 0])
+    ours = _student("moekd", [0.9, 0.9], np.stack([labels, labels]))
+    theirs = _student("vanilla_kd", [0.9, 0.9], np.stack([labels, labels]))
+    # Seed pair 0: both attacked on functions 0-2; MoEKD flipped on 0, the other on 0, 1, 2.
+    # Seed pair 1: the other was not attacked on function 3, where MoEKD was flipped: ignored.
+    ours.attacked["mhm"] = np.array([[1, 1, 1, 0], [1, 1, 0, 1]], bool)
+    ours.succeeded["mhm"] = np.array([[1, 0, 0, 0], [0, 0, 0, 1]], bool)
+    theirs.attacked["mhm"] = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], bool)
+    theirs.succeeded["mhm"] = np.array([[1, 1, 1, 1], [1, 0, 0, 0]], bool)
+    paired = compare(ours, theirs, labels, resamples=200)["asr_paired"]["mhm"]
+    assert paired["functions"] == 5  # 3 + 2 cells
+    assert paired["ours_asr"] == pytest.approx(1 / 5)
+    assert paired["baseline_asr"] == pytest.approx(4 / 5)
+    assert paired["difference"]["difference"] == pytest.approx(-3 / 5)
+    assert paired["difference"]["low"] <= -3 / 5 <= paired["difference"]["high"]
+    assert [(m["a_only"], m["b_only"]) for m in paired["mcnemar"]] == [(0, 2), (0, 1)]
+    pooled = paired["mcnemar_pooled"]
+    assert (pooled["a_only"], pooled["b_only"]) == (0, 3)
+    assert pooled["p_value"] == pytest.approx(0.25)  # two-sided exact binomial, 0 of 3

@@ -14,8 +14,10 @@ import numpy as np
 from moekd.evaluation.stats import (
     asr_difference,
     mcnemar,
+    mcnemar_paired,
     mean_std,
     metric_difference,
+    paired_asr_difference,
     paired_bootstrap,
 )
 
@@ -94,6 +96,32 @@ def compare(
         a_att, b_att = ours.attacked[attack], baseline.attacked[attack]
         diff = asr_difference(a_att, ours.succeeded[attack], b_att, baseline.succeeded[attack])
         out["asr"][attack] = paired_bootstrap(diff, a_att.shape[1], resamples, seed=seed).to_dict()
+    out["asr_paired"] = {
+        attack: paired_asr(ours, baseline, attack, resamples, seed) for attack in out["asr"]
+    }
     pairs = zip(ours.predictions, baseline.predictions, strict=False)
     out["mcnemar"] = [mcnemar(labels, a, b).to_dict() for a, b in pairs]
     return out
+
+
+def paired_asr(
+    ours: StudentSeeds, baseline: StudentSeeds, attack: str, resamples: int, seed: int
+) -> dict[str, Any]:
+    """ASR of MoEKD minus the other over the functions attacked for both (seeds paired in
+    order, pooled), its bootstrap interval over functions, and McNemar's test on the success
+    indicators of those functions, per seed pair and pooled."""
+    k = min(len(ours.seeds), len(baseline.seeds))
+    att_a, att_b = ours.attacked[attack][:k], baseline.attacked[attack][:k]
+    won_a, won_b = ours.succeeded[attack][:k], baseline.succeeded[attack][:k]
+    both = att_a & att_b
+    diff = paired_asr_difference(att_a, won_a, att_b, won_b)
+    return {
+        "functions": int(both.sum()),
+        "ours_asr": float(won_a[both].mean()) if both.any() else 0.0,
+        "baseline_asr": float(won_b[both].mean()) if both.any() else 0.0,
+        "difference": paired_bootstrap(diff, att_a.shape[1], resamples, seed=seed).to_dict(),
+        "mcnemar": [
+            mcnemar_paired(a[m], b[m]).to_dict() for a, b, m in zip(won_a, won_b, both, strict=True)
+        ],
+        "mcnemar_pooled": mcnemar_paired(won_a[both], won_b[both]).to_dict(),
+    }

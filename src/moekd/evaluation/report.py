@@ -81,6 +81,25 @@ def comparison_table(comparisons: list[dict[str, Any]]) -> str | None:
     return "\n".join(lines)
 
 
+def paired_asr_table(comparisons: list[dict[str, Any]]) -> str | None:
+    """MoEKD minus each other method on the same functions: those attacked for both."""
+    rows = [(c, a, p) for c in comparisons for a, p in sorted(c.get("asr_paired", {}).items())]
+    if not rows:
+        return None
+    lines = [
+        "| MoEKD | vs | Attack | Functions | ASR MoEKD | ASR other | Δ ASR | "
+        "McNemar p (pooled) | McNemar p (per seed) |",
+        "|---" * 9 + "|",
+    ]
+    for c, attack, p in rows:
+        per_seed = ", ".join(f"{m['p_value']:.3g}" for m in p["mcnemar"])
+        cells = [c["ours"], c["baseline"], attack, str(p["functions"])]
+        cells += [f"{p['ours_asr']:.1%}", f"{p['baseline_asr']:.1%}", _interval(p["difference"])]
+        cells += [f"{p['mcnemar_pooled']['p_value']:.3g}", per_seed]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def robustness_table(rows: dict[str, dict[str, Any]]) -> str | None:
     """ASR (lower is more robust) and robust accuracy per model and attack."""
     attacks = sorted({a for m in rows.values() for a in m.get("attacks", {})})
@@ -108,7 +127,11 @@ def _significance(comparisons: list[dict[str, Any]]) -> tuple[list[str], list[st
     found, none = [], []
     for c in comparisons:
         parts = [("accuracy", c["accuracy"]), ("F1", c["f1"])]
-        parts += [(f"ASR {a}", r) for a, r in sorted(c["asr"].items())]
+        paired = c.get("asr_paired", {})
+        parts += [
+            (f"ASR {a}", paired[a]["difference"] if a in paired else r)
+            for a, r in sorted(c["asr"].items())
+        ]
         hits = [f"{name} {_interval(r)}" for name, r in parts if r["low"] > 0 or r["high"] < 0]
         pair = f"{c['ours']} vs {c['baseline']}"
         (found if hits else none).append(f"{pair}: {'; '.join(hits)}" if hits else pair)
@@ -206,6 +229,16 @@ def write_report(results: dict[str, Any], path: Path) -> None:
             "Differences are MoEKD minus the other method (seed means), with 95% paired "
             "bootstrap intervals over test functions (ASR: over attacked functions); * marks "
             "an interval that excludes 0. For ASR, negative is better for MoEKD.",
+            "",
+        ]
+    paired = paired_asr_table(results.get("comparisons", []))
+    if paired:
+        lines += ["### Robustness on the same functions", "", paired, ""]
+        lines += [
+            "Only the functions attacked for both models (each seed paired with the other's "
+            "seed in order, pooled): the ASR difference with a bootstrap interval over those "
+            "functions, and McNemar's exact test on which attacks succeeded. The summary's ASR "
+            "differences are these.",
             "",
         ]
     plots = sorted(path.parent.joinpath("plots").glob("*.png"))

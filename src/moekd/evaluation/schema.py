@@ -290,6 +290,21 @@ class McNemar(_Closed):
     p_value: Fraction
 
 
+class PairedAsr(_Closed):
+    """ASR of MoEKD minus the other on the same functions: the (seed pair, function) cells
+    attacked for both models (correct for both, with a renamable identifier), pooled over the
+    seed pairs (seeds paired in order)."""
+
+    functions: Count = Field(description="cells attacked for both, over all seed pairs")
+    ours_asr: Fraction = Field(description="MoEKD's ASR on those cells")
+    baseline_asr: Fraction = Field(description="the other's ASR on those cells")
+    difference: Interval = Field(description="ours minus baseline, bootstrap over functions")
+    mcnemar: list[McNemar] = Field(
+        description="per seed pair, on the success indicators (a_only: only MoEKD was flipped)"
+    )
+    mcnemar_pooled: McNemar = Field(description="the same over every seed pair's cells")
+
+
 class Comparison(_Closed):
     """MoEKD minus another method at the same size (``comparison.compare``); each model's
     metric is averaged over its seeds on every bootstrap resample."""
@@ -300,6 +315,9 @@ class Comparison(_Closed):
     f1: Interval
     asr: dict[AttackName, Interval] = Field(
         description="ASR differences over attacked functions (negative: MoEKD more robust)"
+    )
+    asr_paired: dict[AttackName, PairedAsr] = Field(
+        description="ASR differences over the functions attacked for both models"
     )
     mcnemar: list[McNemar] = Field(description="one per seed pair, seeds paired in order")
 

@@ -124,6 +124,23 @@ def asr_difference(
     return diff
 
 
+def paired_asr_difference(
+    attacked_a: np.ndarray, success_a: np.ndarray, attacked_b: np.ndarray, success_b: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray]:
+    """ASR of A minus B over the (seed pair, function) cells attacked for *both* (arrays:
+    [seed pairs, functions] booleans, seeds paired in order): the same functions in both rates,
+    pooled over the seed pairs, so the difference is paired by construction."""
+
+    def diff(idx: np.ndarray) -> np.ndarray:
+        both = attacked_a[:, idx] & attacked_b[:, idx]
+        cells = both.sum(axis=(0, -1))
+        won_a = (both & success_a[:, idx]).sum(axis=(0, -1))
+        won_b = (both & success_b[:, idx]).sum(axis=(0, -1))
+        return np.divide(won_a - won_b, cells, out=np.zeros(cells.shape), where=cells > 0)
+
+    return diff
+
+
 @dataclass(frozen=True)
 class McNemar:
     a_only: int  # examples A gets right and B gets wrong
@@ -135,10 +152,14 @@ class McNemar:
 
 
 def mcnemar(labels: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray) -> McNemar:
-    """Exact McNemar test: under H0 the discordant examples split 50/50."""
-    right_a, right_b = pred_a == labels, pred_b == labels
-    a_only = int((right_a & ~right_b).sum())
-    b_only = int((~right_a & right_b).sum())
+    """Exact McNemar test on correctness: under H0 the discordant examples split 50/50."""
+    return mcnemar_paired(pred_a == labels, pred_b == labels)
+
+
+def mcnemar_paired(hit_a: np.ndarray, hit_b: np.ndarray) -> McNemar:
+    """Exact McNemar test on two paired boolean outcomes (correct, attack succeeded, ...)."""
+    a_only = int((hit_a & ~hit_b).sum())
+    b_only = int((~hit_a & hit_b).sum())
     discordant = a_only + b_only
     p = 1.0 if discordant == 0 else stats.binomtest(a_only, discordant, 0.5).pvalue
     return McNemar(a_only, b_only, float(p))
