@@ -6,6 +6,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from moekd.evaluation.stats import proportion_interval
+
 MODEL_COLUMNS = [
     ("accuracy", "Acc", "{:.2%}"),
     ("precision", "Prec", "{:.2%}"),
@@ -57,7 +59,8 @@ def _attack_cell(summary: dict[str, Any] | None, key: str) -> str:
         return text
     if summary.get("seeds", 1) > 1:
         text += f" ± {summary['asr_std']:.1%}"
-    return f"{text} ({summary['succeeded']}/{summary['attacked']})"
+    low, high = proportion_interval(summary["succeeded"], summary["attacked"])
+    return f"{text} ({summary['succeeded']}/{summary['attacked']}; {low:.0%}-{high:.0%})"
 
 
 def _interval(record: dict[str, Any]) -> str:
@@ -219,7 +222,9 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         lines += ["## Robustness (identifier renaming)", "", robustness, ""]
         lines += [
             "ASR: share of attacked functions (classified correctly, with at least one renamable "
-            "identifier) whose label the attack flipped; lower is more robust.",
+            "identifier) whose label the attack flipped; lower is more robust. Mean ± std over "
+            "seeds, then successes/attacked pooled over seeds with their 95% Wilson interval. "
+            "Robust accuracy is over the whole attack set, the same functions for every model.",
             "",
         ]
     comparisons = comparison_table(results.get("comparisons", []))
