@@ -68,13 +68,18 @@ def _run(
     workers: int | None = None,
     data_root: Path | None = None,
 ) -> None:
+    from moekd.io import check_writable_dir
+    from moekd.layout import RunLayout
+    from moekd.runlock import refuse_if_locked
+
+    check_writable_dir(out)
+    refuse_if_locked(RunLayout(out).lock)
+
     from accelerate import PartialState
 
     from moekd.config import load_config
-    from moekd.io import check_writable_dir
     from moekd.pipeline import run_pipeline
 
-    check_writable_dir(out)
     cfg = load_config(config, data_root=data_root, require_data=True)
     if seeds is not None:
         cfg = cfg.first_seeds(seeds)

@@ -20,7 +20,7 @@ from moekd.errors import UserError
 from moekd.io import atomic_write_json, atomic_write_text
 from moekd.parallel import shutdown_workers, worker_count
 from moekd.pipeline.execute import check_records, execute, unfinished
-from moekd.pipeline.lock import run_lock
+from moekd.runlock import run_lock
 from moekd.stages import (
     attacks,
     experts,
