@@ -55,10 +55,10 @@ def compute_store(
     path: Path,
     label: str = "substitutes",
 ) -> int:
-    """Append to ``path`` the substitutes of every sample not yet in it; returns how many were
-    computed now (0 when the store was complete)."""
+    """Append to ``path`` the substitutes of every sample not yet in it (a function that occurs
+    twice is computed once); returns how many were computed now (0 when it was complete)."""
     done = read_store(path)
-    todo = [s for s in samples if code_key(s.code) not in done]
+    todo = list({code_key(s.code): s for s in samples if code_key(s.code) not in done}.values())
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and path.read_bytes()[-1:] not in (b"", b"\n"):
         text = path.read_text(encoding="utf-8")  # drop a torn last line before appending
