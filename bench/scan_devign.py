@@ -69,13 +69,24 @@ def _child_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed_scan(
-    src: Path, model: str, backend: str, report: Path
-) -> tuple[float, float, int, dict]:
+def timed_scan(src: Path, model: str, backend: str, report: Path) -> tuple[float, float, int, dict]:
     """(wall s, CPU s of the scan process, findings, run properties of the SARIF log)."""
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
-    cmd = [sys.executable, "-m", "moekd", "scan", str(src), "--model", model,
-           "--backend", backend, "--format", "sarif", "-o", str(report)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "moekd",
+        "scan",
+        str(src),
+        "--model",
+        model,
+        "--backend",
+        backend,
+        "--format",
+        "sarif",
+        "-o",
+        str(report),
+    ]
     cpu_before, started = _child_cpu_s(), time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
     seconds, cpu = time.perf_counter() - started, _child_cpu_s() - cpu_before
@@ -88,15 +99,21 @@ def timed_scan(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a 3 MB student folder (default: untrained, built here)")
-    parser.add_argument("--backend", action="append", choices=["torch", "onnx", "onnx-int8"],
-                        help="repeatable (default: torch and onnx-int8)")
+    parser.add_argument(
+        "--backend",
+        action="append",
+        choices=["torch", "onnx", "onnx-int8"],
+        help="repeatable (default: torch and onnx-int8)",
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--tokenizer-functions", type=int, default=300)
     args = parser.parse_args(argv)
     backends = args.backend or ["torch", "onnx-int8"]
     test = read_jsonl(args.data / "test.jsonl")
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (1 min), "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (1 min), "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}"
+    )
     with tempfile.TemporaryDirectory(prefix="moekd-scan-bench-") as tmp:
         work = Path(tmp)
         src = work / "devign-test"
@@ -108,30 +125,38 @@ def main(argv: list[str] | None = None) -> int:
         else:
             train = read_jsonl(args.data / "train.jsonl")[: args.tokenizer_functions]
             build_untrained("compressor-3mb", model, [r["func"] for r in train])
-            print("model: UNTRAINED compressor-3mb student built here (random weights, BPE "
-                  f"tokenizer on {args.tokenizer_functions} Devign train functions): "
-                  "timing only, findings are meaningless")
+            print(
+                "model: UNTRAINED compressor-3mb student built here (random weights, BPE "
+                f"tokenizer on {args.tokenizer_functions} Devign train functions): "
+                "timing only, findings are meaningless"
+            )
         if any(b.startswith("onnx") for b in backends):
             from moekd.deploy.onnx_export import export_onnx
 
             started = time.perf_counter()
             export_onnx(model, model / "model.onnx", int8="onnx-int8" in backends)
-            print(f"export to ONNX (fp32 + INT8): {time.perf_counter() - started:.1f} s "
-                  "(once per model, not part of a scan)")
+            print(
+                f"export to ONNX (fp32 + INT8): {time.perf_counter() - started:.1f} s "
+                "(once per model, not part of a scan)"
+            )
         cores = os.cpu_count() or 1
         for backend in backends:
             seconds, cpu, findings, props = timed_scan(
                 src, str(model), backend, work / "scan.sarif"
             )
             verdict = "PASS" if seconds < TARGET_S else "FAIL"
-            print(f"scan [{backend}]: {props['functionsScanned']} functions in "
-                  f"{props['filesScanned']} files, {findings} findings; {seconds:.1f} s wall "
-                  f"(process start to exit; {props['seconds']:.1f} s inside scan), "
-                  f"{props['functionsScanned'] / props['seconds']:.1f} functions/s -> "
-                  f"{verdict} (< {TARGET_S:.0f} s)")
-            print(f"  CPU time {cpu:.1f} s: {cpu / seconds:.2f} of {cores} cores busy on "
-                  f"average; with all {cores} to itself the scan would need >= "
-                  f"{cpu / cores:.0f} s (a bound, not a measurement)")
+            print(
+                f"scan [{backend}]: {props['functionsScanned']} functions in "
+                f"{props['filesScanned']} files, {findings} findings; {seconds:.1f} s wall "
+                f"(process start to exit; {props['seconds']:.1f} s inside scan), "
+                f"{props['functionsScanned'] / props['seconds']:.1f} functions/s -> "
+                f"{verdict} (< {TARGET_S:.0f} s)"
+            )
+            print(
+                f"  CPU time {cpu:.1f} s: {cpu / seconds:.2f} of {cores} cores busy on "
+                f"average; with all {cores} to itself the scan would need >= "
+                f"{cpu / cores:.0f} s (a bound, not a measurement)"
+            )
     return 0
 
 

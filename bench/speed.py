@@ -84,8 +84,9 @@ def batches(codes: list[str], tokenizer, max_length: int, size: int, count: int)
     return [([codes[i] for i in groups[p]], max(lengths[i] for i in groups[p])) for p in picks]
 
 
-def bench_model(name: str, folder: Path, codes: list[str], rounds: int, plan: dict[int, int],
-                threads: int) -> dict:
+def bench_model(
+    name: str, folder: Path, codes: list[str], rounds: int, plan: dict[int, int], threads: int
+) -> dict:
     from moekd.deploy.loading import load_classifier
     from moekd.deploy.onnx_export import export_onnx
     from moekd.models.footprint import count_flops, footprint
@@ -121,23 +122,27 @@ def bench_model(name: str, folder: Path, codes: list[str], rounds: int, plan: di
         "params": fp.params,
         "size_mb": sizes,
         "export_s": exported,
-        "results": {
-            f"{b}@{bs}": cells[(b, bs)].summary() for b in BACKENDS for bs in plan
-        },
+        "results": {f"{b}@{bs}": cells[(b, bs)].summary() for b in BACKENDS for bs in plan},
     }
 
 
 def print_model(entry: dict, peak: float) -> None:
     sizes = entry["size_mb"]
-    print(f"\n{entry['model']}: {entry['params']:,} params; fp32 {sizes['torch']:.2f} MB, "
-          f"ONNX {sizes['onnx']:.2f} MB, INT8 {sizes['onnx-int8']:.2f} MB; "
-          f"export {entry['export_s']:.1f} s")
-    print(f"  {'backend':<11} {'batch':>5} {'fn/s':>8} {'p50 ms':>9} {'p95 ms':>9} "
-          f"{'GFLOP/s':>8} {'% peak':>7}")
+    print(
+        f"\n{entry['model']}: {entry['params']:,} params; fp32 {sizes['torch']:.2f} MB, "
+        f"ONNX {sizes['onnx']:.2f} MB, INT8 {sizes['onnx-int8']:.2f} MB; "
+        f"export {entry['export_s']:.1f} s"
+    )
+    print(
+        f"  {'backend':<11} {'batch':>5} {'fn/s':>8} {'p50 ms':>9} {'p95 ms':>9} "
+        f"{'GFLOP/s':>8} {'% peak':>7}"
+    )
     for key, r in entry["results"].items():
         backend, bs = key.split("@")
-        print(f"  {LABELS[backend]:<11} {bs:>5} {r['functions_per_s']:8.1f} {r['p50_ms']:9.1f} "
-              f"{r['p95_ms']:9.1f} {r['gflops_per_s']:8.1f} {100 * r['gflops_per_s'] / peak:6.0f}%")
+        print(
+            f"  {LABELS[backend]:<11} {bs:>5} {r['functions_per_s']:8.1f} {r['p50_ms']:9.1f} "
+            f"{r['p95_ms']:9.1f} {r['gflops_per_s']:8.1f} {100 * r['gflops_per_s'] / peak:6.0f}%"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,9 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     test = [r["func"] for r in read_jsonl(args.data / "test.jsonl")]
     train = [r["func"] for r in read_jsonl(args.data / "train.jsonl")[:300]]
     models = ["compressor-3mb", "half-1.5mb"] + ([] if args.quick else ["teacher"])
-    print(f"machine: {os.cpu_count()} cores, {args.threads} threads, OMP_WAIT_POLICY="
-          f"{os.environ['OMP_WAIT_POLICY']}, load average {os.getloadavg()[0]:.1f} (1 min); "
-          f"{rounds} rounds of {plan} (batch: calls)")
+    print(
+        f"machine: {os.cpu_count()} cores, {args.threads} threads, OMP_WAIT_POLICY="
+        f"{os.environ['OMP_WAIT_POLICY']}, load average {os.getloadavg()[0]:.1f} (1 min); "
+        f"{rounds} rounds of {plan} (batch: calls)"
+    )
     peak_before = matmul_peak()
     print(f"fp32 matmul peak (1024^2, torch): {peak_before:.1f} GFLOP/s")
     report: dict = {
@@ -184,14 +191,18 @@ def main(argv: list[str] | None = None) -> int:
             print_model(entry, peak_before)
     peak_after = matmul_peak()
     report["matmul_peak_gflops"] = {"before": peak_before, "after": peak_after}
-    print(f"\nfp32 matmul peak at the end: {peak_after:.1f} GFLOP/s "
-          f"(start {peak_before:.1f}; a gap means the machine's load changed)")
+    print(
+        f"\nfp32 matmul peak at the end: {peak_after:.1f} GFLOP/s "
+        f"(start {peak_before:.1f}; a gap means the machine's load changed)"
+    )
     student = report["models"][0]["results"]
     ratio = student["onnx-int8@32"]["functions_per_s"] / student["torch@32"]["functions_per_s"]
     report["int8_vs_torch_batch32_3mb"] = ratio
     verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
-    print(f"ONNX INT8 / torch fp32 throughput at batch 32, compressor-3mb: {ratio:.2f}x "
-          f"-> {verdict} (>= {TARGET_RATIO}x)")
+    print(
+        f"ONNX INT8 / torch fp32 throughput at batch 32, compressor-3mb: {ratio:.2f}x "
+        f"-> {verdict} (>= {TARGET_RATIO}x)"
+    )
     if args.out:
         args.out.write_text(json.dumps(report, indent=2) + "\n")
     return 0
