@@ -81,9 +81,9 @@ def twin_group(sample: CodeSample) -> object:
 def prepare_splits(cfg: DataConfig) -> Splits:
     """Load or generate the data and split it deterministically from ``cfg.seed``."""
     if cfg.source == "synthetic":
-        from moekd.data.synthetic import FLAW_FAMILIES, generate_corpus
+        from moekd.data.synthetic import FLAW_FAMILIES, generate_corpus, unknown_families
 
-        unknown = sorted(set(cfg.synthetic_families or ()) - set(FLAW_FAMILIES))
+        unknown = unknown_families(cfg.synthetic_families)
         if unknown:
             raise ConfigError(
                 f"data.synthetic_families: unknown {', '.join(unknown)}; "

@@ -12,9 +12,9 @@ Every function is a complete definition that compiles with ``gcc -fsyntax-only``
 function prefix), so partitioning by ``project`` has something real to split on.
 """
 
-from moekd.data.synthetic.corpus import generate_corpus
+from moekd.data.synthetic.corpus import generate_corpus, unknown_families
 from moekd.data.synthetic.flaws import FLAW_FAMILIES
 from moekd.data.synthetic.prelude import C_PRELUDE
 from moekd.data.synthetic.style import PROJECTS
 
-__all__ = ["C_PRELUDE", "FLAW_FAMILIES", "PROJECTS", "generate_corpus"]
+__all__ = ["C_PRELUDE", "FLAW_FAMILIES", "PROJECTS", "generate_corpus", "unknown_families"]

@@ -24,6 +24,11 @@ def _line_count(code: str) -> int:
     return code.count("\n")
 
 
+def unknown_families(families: Sequence[str] | None) -> list[str]:
+    """The names in ``families`` that are not flaw families, sorted."""
+    return sorted(set(families or ()) - set(FLAW_FAMILIES))
+
+
 def generate_corpus(
     n: int,
     seed: int = 0,
@@ -48,7 +53,7 @@ def generate_corpus(
         raise ValueError("vulnerable_fraction must be within [0, 1]")
     if max_lines < _SHORTEST_MAX_LINES:
         raise ValueError(f"max_lines must be at least {_SHORTEST_MAX_LINES}")
-    unknown = sorted(set(families or ()) - set(FLAW_FAMILIES))
+    unknown = unknown_families(families)
     if unknown:
         raise ValueError(f"unknown flaw families {unknown}; known: {', '.join(FLAW_FAMILIES)}")
     if families is not None and not families:
