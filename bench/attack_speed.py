@@ -1,158 +1,211 @@
-"""Bench: ALERT with batched queries vs one query at a time, on Devign test functions.
+"""Bench: the attack engine's efficiency, INT8 victims and ALERT's shared substitutes, from one
+run over the same functions of a pipeline run's attack set (issue 13).
 
-    python bench/attack_speed.py [--limit 50] [--data test.jsonl] [--model DIR] [--mlm DIR]
-                                 [--budget 500] [--train train.jsonl]
+    python bench/attack_speed.py --run runs/devign-cpu-robustness [--victim moekd-3mb/seed-42]
+        [--limit 40] [--attacks alert mhm wir-random] [--threads 1] [--one-at-a-time]
 
-Both runs attack the same functions with the same recipe and seed, so they ask exactly the same
-questions (checked: identical records); the only difference is how the query engine talks to the
-model: every candidate of a search step in one ``predict_proba`` call, or one string a call. The
-masked LM's substitutes are computed once beforehand (timed apart), since that work is the same
-in both modes. Without ``--model`` the target is an UNTRAINED ``compressor-3mb`` student (BPE
-tokenizer trained on a few hundred training functions) and the substitutes come from an untrained
-tiny masked LM: fine for speed, meaningless for ASR.
+It prints three figures:
+
+1. **engine**: per attack, the queries per second of wall time over the victim's own
+   ``predict_proba`` throughput on exactly the batches that attack sent (replayed after it).
+   At 0.9 or more, search, renaming and checks cost at most a tenth beside the model.
+2. **INT8**: the same attacks on the victim's dynamic-INT8 ONNX export: its queries per second
+   over torch's, and its labels' parity with torch on the functions.
+3. **substitutes**: ALERT's masked-LM seconds per (function, attacked model). Unshared is how
+   runs worked before the substitutes stage: every attacked model recomputed them for each
+   function it attacks, with the old settings (``--old-window 64 --old-occurrences 2``).
+   Shared is the stage: once per function of the attack set with the run's settings. Every
+   model of the run whose folder exists counts (its attacked functions: correct, renamable).
+
+``--one-at-a-time`` adds the old comparison (every string its own ``predict_proba`` call). On a
+CPU it is capped by the model's batch-1 over batch-32 throughput; on a GPU it is the one to
+watch. Attack budgets and settings are the run's (``--budget`` overrides them all). The models
+run on ``--threads`` threads, as one of two pipeline workers on 2 cores does.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from collections.abc import Sequence
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import RobertaForMaskedLM
 
-from moekd.attacks import MaskedLMSubstitutes, alert, attack_samples
-from moekd.attacks.candidates import RankedSubstitutes
+from moekd.attacks import MaskedLMSubstitutes, attack_samples, build_recipe, identifier_vocabulary
+from moekd.attacks.recipes import needs_of
 from moekd.attacks.transform import Target
 from moekd.cli import _quiet_libraries
-from moekd.data.loaders import load_samples
-from moekd.data.samples import labels_of
-from moekd.data.tokenizer import train_bpe_tokenizer
-from moekd.models.classifier import HFClassifier
-from moekd.models.footprint import footprint
-from moekd.models.presets import TEACHERS, student_preset
-from moekd.training.finetune import scratch_classifier
-
-DEVIGN = Path("/work/shared/data/devign")
+from moekd.config import load_config
+from moekd.data.samples import CodeSample
+from moekd.deploy.onnx_classifier import OnnxClassifier
+from moekd.deploy.onnx_export import export_onnx
+from moekd.models.classifier import CodeClassifier, HFClassifier
+from moekd.stages.attacks import attack_subset, mlm_source, targets
+from moekd.stages.context import RunContext
 
 
-class Precomputed:
-    """A substitute source answering from a table filled once (keyed by the function's code)."""
+class Recorder:
+    """Passes ``predict_proba`` through, keeping every call's strings (to replay them)."""
 
-    def __init__(self, source: MaskedLMSubstitutes, targets: Sequence[Target]) -> None:
-        self.source = source
-        self.table = {t.code: source.for_target(t) for t in targets}
-
-    def for_target(self, target: Target) -> RankedSubstitutes:
-        if target.code not in self.table:  # a prediction within float noise of 0.5
-            self.table[target.code] = self.source.for_target(target)
-        return self.table[target.code]
-
-
-class Timed:
-    """Counts ``predict_proba`` calls and the seconds spent in them."""
-
-    def __init__(self, model: HFClassifier) -> None:
-        self.model, self.calls, self.strings, self.seconds = model, 0, 0, 0.0
+    def __init__(self, model: CodeClassifier) -> None:
+        self.model = model
+        self.calls: list[list[str]] = []
 
     def predict_proba(self, codes: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(codes))
+        return self.model.predict_proba(codes)
+
+    @property
+    def queries(self) -> int:
+        return sum(len(call) for call in self.calls)
+
+
+def replay_seconds(model: CodeClassifier, calls: Sequence[Sequence[str]]) -> float:
+    """The model alone on the same batches, in the same order."""
+    started = time.perf_counter()
+    for call in calls:
+        model.predict_proba(call)
+    return time.perf_counter() - started
+
+
+def timed_substitutes(source: MaskedLMSubstitutes, codes: Sequence[Target]) -> list[float]:
+    seconds = []
+    for target in codes:
         started = time.perf_counter()
-        out = self.model.predict_proba(codes)
-        self.seconds += time.perf_counter() - started
-        self.calls += 1
-        self.strings += len(codes)
-        return out
+        source.for_target(target)
+        seconds.append(time.perf_counter() - started)
+    return seconds
 
 
-def tiny_mlm(tokenizer, max_length: int) -> MaskedLMSubstitutes:
-    """An untrained two-layer masked LM on ``tokenizer``: substitutes for timing only."""
-    arch = TEACHERS["scratch-tiny"].arch
-    assert arch is not None
-    spec = arch.with_(vocab_size=len(tokenizer), max_length=max_length)
-    torch.manual_seed(0)
-    mlm = RobertaForMaskedLM(spec.roberta_config(pad_token_id=tokenizer.pad_token_id))
-    print("substitutes: from an UNTRAINED tiny masked LM (timing only)")
-    return MaskedLMSubstitutes(mlm, tokenizer)
+def attacked_by(model: CodeClassifier, samples: Sequence[CodeSample]) -> np.ndarray:
+    """Which functions a model would be attacked on: classified correctly and renamable."""
+    labels = np.array([s.label for s in samples])
+    correct = model.predict_proba([s.code for s in samples]).argmax(1) == labels
+    renamable = [bool(Target.of(s.idx, s.code, s.label or 0).identifiers) for s in samples]
+    return correct & renamable
 
 
-def untrained_student(train: Path, n: int) -> HFClassifier:
-    with train.open(encoding="utf-8") as handle:
-        codes = [json.loads(line)["func"] for line in islice(handle, n)]
-    spec = student_preset("compressor-3mb")
-    tok = train_bpe_tokenizer(codes, spec.vocab_size, spec.max_length)
-    torch.manual_seed(0)
-    print(
-        f"target: UNTRAINED compressor-3mb student ({footprint(spec).size_mb:.2f} MB), "
-        f"BPE tokenizer from the first {n} training functions"
-    )
-    return HFClassifier(scratch_classifier(spec, tok), tok, batch_size=64)
-
-
-def records(path: Path) -> list[dict]:
-    """The records without timings, probabilities rounded (batching moves them by ~1e-7)."""
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    return [
-        {k: round(v, 5) if isinstance(v, float) else v for k, v in row.items() if k != "seconds"}
-        for row in rows
-    ]
+def attack_rates(
+    victim: CodeClassifier, samples: list[CodeSample], recipes: dict, seed: int, batched: bool
+) -> dict[str, tuple[float, float, Recorder, float]]:
+    """Per attack: (wall seconds, ASR, the recorder, replayed model seconds)."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, recipe in recipes.items():
+            recorder = Recorder(victim)
+            started = time.perf_counter()
+            summary = attack_samples(
+                recorder, samples, recipe, Path(tmp) / f"{name}.jsonl", seed=seed, batched=batched
+            )
+            wall = time.perf_counter() - started
+            out[name] = (wall, summary.asr, recorder, replay_seconds(victim, recorder.calls))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEVIGN / "test.jsonl")
-    parser.add_argument("--train", type=Path, default=DEVIGN / "train.jsonl")
-    parser.add_argument("--limit", type=int, default=50, help="test functions to attack")
-    parser.add_argument("--model", help="classifier folder (default: untrained 3 MB student)")
-    parser.add_argument("--mlm", help="masked-LM folder for substitutes (default: tiny, untrained)")
-    parser.add_argument("--budget", type=int, default=500, help="queries per example")
-    parser.add_argument("--tokenizer-functions", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--run", type=Path, required=True, help="a pipeline run folder")
+    parser.add_argument("--victim", help="the model attacked (default: the first student found)")
+    parser.add_argument("--limit", type=int, default=40, help="functions of the attack set")
+    parser.add_argument("--attacks", nargs="+", default=None, help="default: the run's")
+    parser.add_argument("--budget", type=int, default=None, help="override every budget")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--old-window", type=int, default=64)
+    parser.add_argument("--old-occurrences", type=int, default=2)
+    parser.add_argument("--one-at-a-time", action="store_true")
     args = parser.parse_args()
     _quiet_libraries()
+    torch.set_num_threads(args.threads)
 
-    samples = load_samples(args.data)[: args.limit]
-    if args.model:
-        student = HFClassifier.load(args.model, batch_size=64)
-        print(f"target: {args.model}")
-    else:
-        student = untrained_student(args.train, args.tokenizer_functions)
-    if args.mlm:
-        source = MaskedLMSubstitutes.load(args.mlm)
-    else:
-        source = tiny_mlm(student.tokenizer, student.max_length)
+    cfg = load_config(args.run / "config.yaml")
+    ctx = RunContext(cfg, args.run)
+    settings = cfg.attacks
+    samples = attack_subset(ctx)[: args.limit]
+    models = [t for t in targets(ctx) if (ctx.layout.model(t) / "config.json").exists()]
+    victim_name = args.victim or next((t for t in models if t != "teacher"), models[0])
+    victim = HFClassifier.load(ctx.layout.model(victim_name))
+    names = args.attacks or settings.names
+    print(
+        f"run {args.run}: {len(samples)} functions of the attack set, victim {victim_name}, "
+        f"{args.threads} thread(s), models with folders: {len(models)}"
+    )
 
-    started = time.perf_counter()
-    proba = student.predict_proba([s.code for s in samples])
-    labels = labels_of(samples)
-    targets = [Target.of(s.idx, s.code, y) for s, y in zip(samples, labels, strict=True)]
-    attacked = [t for t, row in zip(targets, proba, strict=True) if row.argmax() == t.label]
-    names = Precomputed(source, [t for t in attacked if t.identifiers])
-    print(f"substitutes for {len(names.table)} functions: {time.perf_counter() - started:.1f} s")
+    # ---- ALERT's substitutes, shared (the run's settings) vs unshared (old settings) ----------
+    mlm = str(mlm_source(ctx))
+    shared = MaskedLMSubstitutes.load(
+        mlm, max_occurrences=settings.max_occurrences, window=settings.window
+    )
+    every = [Target.of(s.idx, s.code, s.label or 0) for s in samples]
+    shared_s = sum(timed_substitutes(shared, every))
+    counts = sum(attacked_by(HFClassifier.load(ctx.layout.model(t)), samples) for t in models)
+    old = MaskedLMSubstitutes.load(
+        mlm, max_occurrences=args.old_occurrences, window=args.old_window
+    )
+    needed = [t for t, n in zip(every, counts, strict=True) if n]
+    old_s = timed_substitutes(old, needed)
+    pairs = int(counts.sum())
+    unshared_s = float(np.dot(old_s, counts[counts > 0]))
 
-    recipe = alert(names, budget=args.budget)
-    walls = {}
+    # ---- the engine against the model's own throughput, torch and INT8 ------------------------
+    vocabulary = identifier_vocabulary(s.code for s in ctx.splits.train)
+    recipes = {
+        name: build_recipe(
+            name,
+            substitutes=shared if needs_of(name) == "mlm" else None,
+            vocabulary=vocabulary,
+            budget=args.budget or settings.budget_of(name),
+            settings=settings.settings_of(name).model_dump(exclude={"budget"}),
+        )
+        for name in names
+    }
+    torch_runs = attack_rates(victim, samples, recipes, settings.seed, batched=True)
     with tempfile.TemporaryDirectory() as tmp:
-        for mode, batched in (("batched", True), ("one-at-a-time", False)):
-            model = Timed(student)
-            started = time.perf_counter()
-            out = Path(tmp) / f"{mode}.jsonl"
-            summary = attack_samples(model, samples, recipe, out, seed=args.seed, batched=batched)
-            walls[mode] = time.perf_counter() - started
-            print(
-                f"{mode:>14}: {len(samples)} functions, attacked {summary.attacked}, "
-                f"succeeded {summary.succeeded}, queries {model.strings} in {model.calls} "
-                f"predict_proba calls, wall {walls[mode]:.1f} s (in the model "
-                f"{model.seconds:.1f} s)"
-            )
-        same = records(Path(tmp) / "batched.jsonl") == records(Path(tmp) / "one-at-a-time.jsonl")
-    print(f"identical records in both modes: {'yes' if same else 'NO'}")
-    ratio = walls["one-at-a-time"] / walls["batched"]
-    print(f"speed ratio (one-at-a-time wall / batched wall): {ratio:.2f}x")
+        export_onnx(ctx.layout.model(victim_name), Path(tmp) / "model.onnx", int8=True)
+        int8 = OnnxClassifier.load(Path(tmp) / "model.int8.onnx", threads=args.threads)
+        codes = [s.code for s in samples]
+        parity = float(
+            np.mean(victim.predict_proba(codes).argmax(1) == int8.predict_proba(codes).argmax(1))
+        )
+        int8_runs = attack_rates(int8, samples, recipes, settings.seed, batched=True)
+
+    print("\n1. engine: queries/s of the attack over the model's own throughput on its batches")
+    for name, (wall, asr, rec, model_s) in torch_runs.items():
+        sizes = [len(c) for c in rec.calls]
+        print(
+            f"  {name:>10}: {rec.queries} queries in {wall:.1f} s = {rec.queries / wall:.1f} q/s; "
+            f"predict_proba alone {rec.queries / model_s:.1f} q/s on the same {len(sizes)} "
+            f"batches (mean {np.mean(sizes):.1f} strings); ratio {model_s / wall:.2f}; "
+            f"ASR {asr:.2f}"
+        )
+    print(f"\n2. INT8 ONNX victim: label parity with torch {parity:.3f} on {len(samples)} fns")
+    for name, (wall, asr, rec, _) in int8_runs.items():
+        base_wall, _, base_rec, _ = torch_runs[name]
+        rate, base = rec.queries / wall, base_rec.queries / base_wall
+        print(
+            f"  {name:>10}: {rate:.1f} q/s vs torch {base:.1f} q/s: {rate / base:.2f}x; "
+            f"ASR {asr:.2f} (torch {torch_runs[name][1]:.2f})"
+        )
+    print(
+        f"\n3. ALERT substitutes over {len(models)} attacked models, {pairs} (function, model) "
+        f"pairs on {len(needed)} functions attacked for at least one model"
+    )
+    print(
+        f"  unshared (window {args.old_window}, {args.old_occurrences} occurrences, per model): "
+        f"{unshared_s:.1f} s = {unshared_s / pairs:.2f} s per pair"
+    )
+    print(
+        f"  shared (window {settings.window}, {settings.max_occurrences} occurrences, once for "
+        f"all {len(samples)} functions): {shared_s:.1f} s = {shared_s / pairs:.2f} s per pair"
+    )
+    print(f"  unshared / shared: {unshared_s / shared_s:.1f}x")
+    if args.one_at_a_time:
+        single = attack_rates(victim, samples, recipes, settings.seed, batched=False)
+        print("\n4. batched vs one string per predict_proba call (same questions)")
+        for name, (wall, _, _, _) in single.items():
+            print(f"  {name:>10}: {wall / torch_runs[name][0]:.2f}x faster batched")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from conftest import run_cli
 from transformers import RobertaForMaskedLM, RobertaForSequenceClassification
 
 import moekd.attacks.progress as attack_progress
+import moekd.attacks.runner as runner
 from moekd.attacks import (
     LabelFlip,
     MaskedLMSubstitutes,
@@ -48,6 +49,7 @@ from moekd.attacks.runner import (
     merge_shards,
     read_records,
     shard_path,
+    summarize,
 )
 from moekd.attacks.strategies import (
     Genetic,
@@ -278,6 +280,21 @@ def test_asr_counts_only_correct_examples_with_identifiers() -> None:
     assert summary.mean_changed_identifiers == 1 and summary.mean_changed_tokens == 2
     # original + one <unk> probe per occurrence (+ the winning rename): 1 + 10 + 1 and 1 + 8
     assert summary.mean_queries == (12 + 9) / 2
+
+
+def test_a_flip_that_fails_the_preservation_check_is_recorded_and_not_a_success(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    samples = [CodeSample("rejected", SECRET, 1), CodeSample("kept", SECRET, 1)]
+    recipe = recipe_with(Greedy(ImportanceOrder()), {"secret": ["alpha"]})
+    verdicts = iter(["renames a macro argument", None])
+    monkeypatch.setattr(runner, "preservation_problem", lambda old, new: next(verdicts))
+    records = [attack_one(secret_model(), s, recipe, np.array([0.1, 0.9])) for s in samples]
+    assert records[0].rejected == "renames a macro argument" and not records[0].success
+    assert records[0].adversarial_code is None
+    assert records[1].rejected is None and records[1].success
+    summary = summarize(records, "test")
+    assert (summary.checked, summary.rejected, summary.succeeded) == (2, 1, 1)
 
 
 @pytest.mark.parametrize("make", ["alert", "mhm", "wir-random"])

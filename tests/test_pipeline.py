@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ baselines:
   avatar:
     sample_limit: 40
     search: {{samples: 2, population: 12, generations: 5}}
-attacks: {{names: [alert, mhm, wir-random], limit: 6, budget: 40}}
+attacks: {{names: [alert, mhm, wir-random], limit: 6, budget: 40, mhm: {{budget: 20}}}}
 """
 
 
@@ -160,12 +161,60 @@ def test_every_model_is_attacked_by_every_attack(finished_run: tuple[Path, str])
     for name in ("teacher", *NAMES):
         attacks = (results["teacher"] if name == "teacher" else results["methods"][name])["attacks"]
         assert set(attacks) == {"alert", "mhm", "wir-random"}
-        for summary in attacks.values():
+        for attack, summary in attacks.items():
             seeds = 1 if name == "teacher" else 2
-            assert summary["attacked"] <= 6 * seeds and summary["mean_queries"] <= 40
+            budget = 20 if attack == "mhm" else 40  # MHM has its own budget
+            assert summary["attacked"] <= 6 * seeds and summary["mean_queries"] <= budget
             assert {"asr", "attacked", "succeeded", "mean_queries", "mean_changed_identifiers"} <= (
                 summary.keys()
             )
+
+
+def test_attack_setup_states_the_set_budgets_and_substitutes(
+    finished_run: tuple[Path, str],
+) -> None:
+    run = finished_run[0]
+    setup = _results(run)["attack_setup"]
+    assert setup["functions"] == 6 and setup["backend"] == "torch"
+    assert setup["budgets"] == {"alert": 40, "mhm": 20, "wir-random": 40}
+    assert setup["substitutes"]["mlm"] == "pretrain"
+    records = [
+        json.loads(line)
+        for path in run.glob("attacks/**/records.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    kept = sum(r["success"] for r in records)
+    rejected = sum(r.get("rejected") is not None for r in records)
+    assert setup["preservation"] == {"checked": kept + rejected, "rejected": rejected}
+    report = (run / "report.md").read_text()
+    assert "Attack set: 6 test functions" in report and "mhm 20" in report
+    assert f"{kept + rejected} label flips found, {kept} kept" in report
+
+
+def test_onnx_backend_attacks_int8_victims_with_label_parity(
+    finished_run: tuple[Path, str], tmp_path: Path
+) -> None:
+    """The finished run without its attacks, attacked again on INT8 ONNX victims."""
+    source, text = finished_run
+    run = tmp_path / "run"
+    shutil.copytree(source, run, ignore=shutil.ignore_patterns("attacks", "results.json"))
+    onnx = text.replace(
+        "attacks: {names: [alert, mhm, wir-random], limit: 6, budget: 40, mhm: {budget: 20}}",
+        "methods: [moekd]\nattacks: {names: [mhm], limit: 6, budget: 20, backend: onnx, "
+        "attack_teacher: false}",
+    ).replace("methods: [vanilla_kd, compressor, avatar, moekd]\n", "")
+    assert "backend: onnx" in onnx
+    run_pipeline(parse_config(onnx), run)
+    setup = _results(run)["attack_setup"]
+    assert setup["backend"] == "onnx" and set(setup["victims"]) == {
+        "moekd-1.5mb/seed-7",
+        "moekd-1.5mb/seed-8",
+    }
+    for target, parity in setup["victims"].items():
+        assert parity["examples"] == 6 and parity["agree"] >= 5, target
+        assert (run / "attacks" / target / "onnx-int8" / "model.int8.onnx").is_file()
+        assert (run / "attacks" / target / "mhm" / "records.jsonl").is_file()
+    assert "dynamic-INT8 ONNX" in (run / "report.md").read_text()
 
 
 def test_alert_substitutes_are_computed_once_for_every_attacked_model(

@@ -192,6 +192,10 @@ class RunLayout:
         """ALERT's substitutes of one part of the attack set (shared by every attacked model)."""
         return self.root / "attacks" / "substitutes" / f"part-{part:03d}.jsonl"
 
+    def victim(self, target: str) -> Path:
+        """A model's dynamic-INT8 ONNX export and its label parity (``attacks.backend: onnx``)."""
+        return self.root.joinpath("attacks", *target.split("/"), "onnx-int8")
+
     def attack(self, target: str, attack: str) -> AttackFiles:
         return AttackFiles(self.root.joinpath("attacks", *target.split("/"), attack))
 

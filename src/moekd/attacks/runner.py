@@ -59,6 +59,8 @@ class AttackRecord:
     adversarial_code: str | None
     adversarial_p_true: float | None
     seconds: float
+    # Why a label flip the search found was discarded (it failed the preservation check).
+    rejected: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +85,9 @@ class AttackSummary:
     misclassified: int
     no_identifiers: int
     seconds: float
+    # Label flips found by the search and checked for preservation: kept ones are ``succeeded``.
+    checked: int = 0
+    rejected: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,6 +116,8 @@ def summarize(records: Sequence[AttackRecord], attack: str) -> AttackSummary:
         misclassified=sum(r.status == MISCLASSIFIED for r in records),
         no_identifiers=sum(r.status == NO_IDENTIFIERS for r in records),
         seconds=float(sum(r.seconds for r in records)),
+        checked=len(wins) + sum(r.rejected is not None for r in records),
+        rejected=sum(r.rejected is not None for r in records),
     )
 
 
@@ -141,7 +148,7 @@ def attack_one(
     engine = QueryEngine(model, recipe.budget, batched)
     engine.seed(sample.code, original)
     target = recipe.transformation.target(sample.idx, sample.code, label)
-    found = None
+    found = rejected = None
     if recipe.goal.reached(original, label):
         status = MISCLASSIFIED
     elif not target.identifiers:
@@ -153,8 +160,8 @@ def attack_one(
         ctx = AttackContext(target, engine, recipe.goal, substitutes, rng)
         recipe.strategy.explore(ctx, {})
         found = ctx.found
-        if found is not None and (problem := preservation_problem(sample.code, found.code)):
-            log.warning("example %s: discarded an unfaithful renaming (%s)", sample.idx, problem)
+        if found is not None and (rejected := preservation_problem(sample.code, found.code)):
+            log.warning("example %s: discarded an unfaithful renaming (%s)", sample.idx, rejected)
             found = None
     renaming = found.renaming if found is not None else {}
     return AttackRecord(
@@ -172,6 +179,7 @@ def attack_one(
         adversarial_code=found.code if found is not None else None,
         adversarial_p_true=float(found.score) if found is not None else None,
         seconds=time.perf_counter() - started,
+        rejected=rejected,
     )
 
 

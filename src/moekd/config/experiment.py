@@ -175,9 +175,15 @@ class BaselinesConfig(_Strict):
     avatar: AvatarConfig = AvatarConfig()
 
 
+def _own_budget() -> Any:
+    """An attack's own query budget; None: ``attacks.budget``, the one every attack shares."""
+    return Field(None, ge=1, description="queries per function (None: attacks.budget)")
+
+
 class AlertConfig(_Strict):
     """ALERT's genetic algorithm (the reference's settings)."""
 
+    budget: int | None = _own_budget()
     children: int = Field(64, ge=1, description="children bred per generation")
     crossover: float = Field(0.7, ge=0, le=1, description="crossover probability")
     generations_factor: int = Field(5, ge=1, description="generations per population member")
@@ -187,24 +193,30 @@ class AlertConfig(_Strict):
 class MhmConfig(_Strict):
     """MHM's Metropolis-Hastings sampler."""
 
+    budget: int | None = _own_budget()
     candidates: int = Field(30, ge=1, description="names drawn and scored per iteration")
     iterations: int = Field(100, ge=1)
 
 
 class WirRandomConfig(_Strict):
+    budget: int | None = _own_budget()
     candidates: int = Field(30, ge=1, description="random names tried per identifier")
 
 
 class AttacksConfig(_Strict):
-    """Identifier-renaming attacks on every student (and the teacher) over a stratified subset
-    of the test split. ALERT's substitutes come from ``mlm`` (default: the run's MLM-pretrained
-    scratch teacher, or ``microsoft/codebert-base-mlm`` for hub teachers)."""
+    """Identifier-renaming attacks on every student (and the teacher) over one attack set, a
+    stratified subset of the test split shared by every model. ALERT's substitutes come from
+    ``mlm`` (default: the run's MLM-pretrained scratch teacher, or ``microsoft/codebert-base-mlm``
+    for hub teachers). Budgets are the same for every model: ``budget``, or an attack's own.
+    ``backend: onnx`` attacks each model's dynamic-INT8 ONNX export (its labels on the attack
+    set are checked against torch's and reported)."""
 
     names: list[Literal["alert", "mhm", "wir-random"]] = Field(
         default_factory=lambda: ["alert", "mhm", "wir-random"]
     )
-    limit: int | None = Field(100, ge=1, description="test functions attacked (None: all)")
+    limit: int | None = Field(100, ge=1, description="size of the attack set (None: all test)")
     budget: int | None = Field(1000, ge=1, description="model queries per function")
+    backend: Literal["torch", "onnx"] = "torch"
     attack_teacher: bool = True
     mlm: str | None = None
     max_occurrences: int | None = Field(2, ge=1, description="ALERT: occurrences scored a name")
@@ -213,6 +225,14 @@ class AttacksConfig(_Strict):
     alert: AlertConfig = AlertConfig()
     mhm: MhmConfig = MhmConfig()
     wir_random: WirRandomConfig = WirRandomConfig()
+
+    def settings_of(self, attack: str) -> AlertConfig | MhmConfig | WirRandomConfig:
+        return {"alert": self.alert, "mhm": self.mhm, "wir-random": self.wir_random}[attack]
+
+    def budget_of(self, attack: str) -> int | None:
+        """The queries per function ``attack`` may spend (None: no cap)."""
+        own = self.settings_of(attack).budget
+        return own if own is not None else self.budget
 
 
 class ExecutionConfig(_Strict):

@@ -197,6 +197,46 @@ def reference_rows(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {label: found[key] for key, label in names.items() if key in found}
 
 
+def attack_setup_lines(setup: dict[str, Any] | None) -> list[str]:
+    """What every attacked model faced: the attack set, budgets, victims, substitutes, and
+    the preservation check's counts."""
+    if not setup:
+        return []
+    budgets = ", ".join(
+        f"{name} {'no cap' if n is None else n}" for name, n in setup["budgets"].items()
+    )
+    lines = [
+        f"Attack set: {setup['functions']} test functions (stratified, seed {setup['seed']}), "
+        f"the same for every model. Budgets, model queries per function: {budgets}.",
+    ]
+    victims = setup.get("victims") or {}
+    if setup["backend"] == "onnx":
+        agree = sum(v["agree"] for v in victims.values())
+        total = sum(v["examples"] for v in victims.values())
+        lines.append(
+            f"Victims: dynamic-INT8 ONNX exports; their labels agree with torch's on "
+            f"{agree}/{total} (model, function) pairs of the attack set."
+        )
+    substitutes = setup.get("substitutes")
+    if substitutes:
+        window = substitutes["window"]
+        occurrences = substitutes["max_occurrences"]
+        lines.append(
+            f"ALERT's substitutes: masked LM `{substitutes['mlm']}`, computed once per function "
+            f"for every model; "
+            f"{'the whole function' if window is None else f'{window} sub-tokens either side'}"
+            f" encoded, {'every' if occurrences is None else f'up to {occurrences}'} "
+            "occurrence(s) of a name scored."
+        )
+    check = setup["preservation"]
+    lines.append(
+        f"Preservation check: {check['checked']} label flips found, "
+        f"{check['checked'] - check['rejected']} kept, {check['rejected']} discarded as not "
+        "behaviour-preserving."
+    )
+    return [" ".join(lines), ""]
+
+
 def write_report(results: dict[str, Any], path: Path) -> None:
     dataset = results["dataset"]
     lines = [f"# moekd run: {results.get('name', '')}", ""]
@@ -227,6 +267,7 @@ def write_report(results: dict[str, Any], path: Path) -> None:
             "Robust accuracy is over the whole attack set, the same functions for every model.",
             "",
         ]
+        lines += attack_setup_lines(results.get("attack_setup"))
     comparisons = comparison_table(results.get("comparisons", []))
     if comparisons:
         lines += ["## MoEKD against the other methods", "", comparisons, ""]

@@ -144,6 +144,43 @@ class AttackSummary(_Closed):
     misclassified: Count = Field(description="functions wrong before any attack (not attacked)")
     no_identifiers: Count = Field(description="functions with nothing to rename (not attacked)")
     seconds: NonNegative = Field(description="attack time summed over functions (s)")
+    checked: Count = Field(
+        0, description="label flips found and put to the preservation check (kept: succeeded)"
+    )
+    rejected: Count = Field(0, description="label flips discarded by the preservation check")
+
+
+class VictimParity(_Closed):
+    """An ONNX INT8 victim's labels against its torch model's on the attack set."""
+
+    examples: Count
+    agree: Count
+    parity: Fraction = Field(description="agree / examples")
+
+
+class Preservation(_Closed):
+    """The preservation check over every attack of the run (``cparse.preservation_problem``)."""
+
+    checked: Count = Field(description="label flips found by the searches")
+    rejected: Count = Field(description="discarded as not behaviour-preserving")
+
+
+class AttackSetup(_Closed):
+    """What every attacked model faced: the same functions, budgets and substitutes."""
+
+    functions: Count = Field(description="size of the attack set (stratified from test)")
+    seed: int = Field(description="attacks.seed: the attack set's draw and the searches' seed")
+    budgets: dict[AttackName, Annotated[int, Field(ge=1)] | None] = Field(
+        description="model queries per function (null: no cap)"
+    )
+    backend: Literal["torch", "onnx"] = Field(description="onnx: dynamic-INT8 ONNX victims")
+    substitutes: dict[str, Any] | None = Field(
+        None, description="ALERT's masked LM and its window / occurrences (null without ALERT)"
+    )
+    victims: dict[str, VictimParity] | None = Field(
+        None, description="backend onnx: each victim's label parity with torch"
+    )
+    preservation: Preservation
 
 
 class AttackAggregate(_Closed):
@@ -347,6 +384,7 @@ class RunResults(_Closed):
         None, description="keyed <method>-<size>, e.g. moekd-3mb"
     )
     comparisons: list[Comparison] | None = None
+    attack_setup: AttackSetup | None = Field(None, description="present once attacks are set up")
     timings_s: dict[str, NonNegative] = Field(
         description="wall seconds per stage, search, student training and attack"
     )

@@ -73,7 +73,15 @@ STAGES: list[Stage] = [
         ),
     ),
     Stage("students", (students.tokenizer_units, students.student_units)),
-    Stage("attacks", (attacks.vocabulary_units, attacks.substitute_units, attacks.attack_units)),
+    Stage(
+        "attacks",
+        (
+            attacks.vocabulary_units,
+            attacks.substitute_units,
+            attacks.victim_units,
+            attacks.attack_units,
+        ),
+    ),
     Stage("results", (results.results_units, results.plot_units, results.report_units)),
 ]
 STAGE_NAMES = [s.name for s in STAGES]

@@ -16,11 +16,12 @@ from moekd.attacks.recipes import Recipe, needs_of
 from moekd.attacks.substitute_store import StoredSubstitutes, compute_store
 from moekd.data.samples import CodeSample
 from moekd.data.splits import stratified_split
+from moekd.deploy.onnx_classifier import OnnxClassifier
 from moekd.errors import UserError
 from moekd.io import write_json
 from moekd.layout import TEACHER as TEACHER_TARGET
 from moekd.methods import students_of
-from moekd.models.classifier import HFClassifier
+from moekd.models.classifier import CodeClassifier, HFClassifier
 from moekd.stages.context import RunContext
 from moekd.stages.students import student_depends, student_salt
 from moekd.stages.teacher import PRETRAIN, TEACHER
@@ -37,7 +38,9 @@ SUBSTITUTES = (
 )
 #: Functions per substitutes unit: parts resume and spread over the workers.
 SUBSTITUTES_PART = 25
-ATTACK = ("seed", "data", "attacks.limit", "attacks.budget", "attacks.seed")
+#: What picks the attack set (and checks a victim's labels on it).
+ATTACK_SET = ("seed", "data", "attacks.limit", "attacks.seed", "attacks.backend")
+ATTACK = (*ATTACK_SET, "attacks.budget")
 OWN = {  # what each attack depends on beside ATTACK
     "alert": ("attacks.mlm", "attacks.max_occurrences", "attacks.window", "attacks.alert"),
     "mhm": ("attacks.mhm",),
@@ -115,13 +118,13 @@ def substitute_units(ctx: RunContext) -> list[Unit]:
 # ---- one (model, attack) pair ----------------------------------------------------------------
 def _recipe(ctx: RunContext, name: str) -> Recipe:
     cfg = ctx.cfg.attacks
-    settings = {"alert": cfg.alert, "mhm": cfg.mhm, "wir-random": cfg.wir_random}[name]
+    settings = cfg.settings_of(name).model_dump(exclude={"budget"})
     if needs_of(name) == "mlm":
         paths = [ctx.layout.substitutes(part) for part in range(len(_parts(ctx)))]
         source = {"substitutes": StoredSubstitutes.load(paths)}
     else:
         source = {"vocabulary": json.loads(ctx.layout.attack_vocabulary.read_text())}
-    return build_recipe(name, budget=cfg.budget, settings=settings.model_dump(), **source)
+    return build_recipe(name, budget=cfg.budget_of(name), settings=settings, **source)
 
 
 @lru_cache(maxsize=1)
@@ -131,11 +134,77 @@ def _model(folder: Path) -> HFClassifier:
     return HFClassifier.load(folder)
 
 
+@lru_cache(maxsize=1)
+def _onnx_model(path: Path) -> OnnxClassifier:
+    import torch
+
+    return OnnxClassifier.load(path, threads=torch.get_num_threads())
+
+
+def _victim(ctx: RunContext, target: str) -> CodeClassifier:
+    """The model the attacks query: the torch model, or its INT8 ONNX export."""
+    if ctx.cfg.attacks.backend == "onnx":
+        return _onnx_model(ctx.layout.victim(target) / VICTIM_FILE)
+    return _model(ctx.layout.model(target))
+
+
+# ---- INT8 ONNX victims (attacks.backend: onnx) --------------------------------------------------
+VICTIM_FILE = "model.int8.onnx"
+
+
+def _export_victim(ctx: RunContext, target: str) -> Writer:
+    """Export the model, then check its INT8 labels against torch's on the attack set."""
+    from moekd.deploy.onnx_export import export_onnx
+
+    work = ctx.layout.work_of(ctx.layout.victim(target))
+    work.mkdir(parents=True, exist_ok=True)
+    export_onnx(ctx.layout.model(target), work / "model.onnx", int8=True)
+    codes = [s.code for s in attack_subset(ctx)]
+    torch_labels = _model(ctx.layout.model(target)).predict_proba(codes).argmax(1)
+    onnx_labels = _onnx_model(work / VICTIM_FILE).predict_proba(codes).argmax(1)
+    agree = int((torch_labels == onnx_labels).sum())
+    parity = {"examples": len(codes), "agree": agree, "parity": agree / max(len(codes), 1)}
+
+    def write(tmp: Path) -> None:
+        shutil.copyfile(work / VICTIM_FILE, tmp / VICTIM_FILE)
+        write_json(tmp / "parity.json", parity)
+
+    return write
+
+
+def victim_units(ctx: RunContext) -> list[Unit]:
+    if ctx.cfg.attacks.backend != "onnx":
+        return []
+    return [
+        Unit(
+            ctx.layout.victim(target),
+            tuple(dict.fromkeys(ATTACK_SET + depends)),
+            _export_victim,
+            (target,),
+            salt,
+            fan_out=True,
+        )
+        for target, (depends, salt) in targets(ctx).items()
+    ]
+
+
+def victim_parity(ctx: RunContext) -> dict[str, dict[str, Any]]:
+    """Each exported victim's label parity with torch (empty on the torch backend)."""
+    if ctx.cfg.attacks.backend != "onnx":
+        return {}
+    found = {}
+    for target in targets(ctx):
+        path = ctx.layout.victim(target) / "parity.json"
+        if path.exists():
+            found[target] = json.loads(path.read_text())
+    return found
+
+
 def _attack(ctx: RunContext, target: str, attack: str) -> Writer:
     work = ctx.layout.work_of(ctx.layout.attack(target, attack).folder)
     records, adversarial = work / "records.jsonl", work / "adversarial.jsonl"
     summary = attack_samples(
-        _model(ctx.layout.model(target)),
+        _victim(ctx, target),
         attack_subset(ctx),
         _recipe(ctx, attack),
         records,
@@ -185,3 +254,33 @@ def attack_summaries(ctx: RunContext, target: str) -> dict[str, Any]:
         if path.exists():
             out[attack] = json.loads(path.read_text())
     return out
+
+
+def attack_setup(ctx: RunContext) -> dict[str, Any]:
+    """What every attacked model faced (``results.json``'s ``attack_setup``)."""
+    cfg = ctx.cfg.attacks
+    uses_mlm = any(needs_of(name) == "mlm" for name in cfg.names)
+    source = mlm_source(ctx)
+    if isinstance(source, Path) and source.is_relative_to(ctx.root):
+        source = source.relative_to(ctx.root)
+    summaries = [s for t in targets(ctx) for s in attack_summaries(ctx, t).values()]
+    setup: dict[str, Any] = {
+        "functions": len(attack_subset(ctx)),
+        "seed": cfg.seed,
+        "budgets": {name: cfg.budget_of(name) for name in cfg.names},
+        "backend": cfg.backend,
+        "substitutes": {
+            "mlm": str(source),
+            "window": cfg.window,
+            "max_occurrences": cfg.max_occurrences,
+        }
+        if uses_mlm
+        else None,
+        "preservation": {
+            "checked": sum(s.get("checked", 0) for s in summaries),
+            "rejected": sum(s.get("rejected", 0) for s in summaries),
+        },
+    }
+    if cfg.backend == "onnx":
+        setup["victims"] = victim_parity(ctx)
+    return setup

@@ -18,7 +18,8 @@ from moekd.evaluation.schema import validate_results
 from moekd.io import write_json
 from moekd.layout import TEACHER
 from moekd.methods import Student, students_of
-from moekd.stages.attacks import attack_subset, attack_summaries
+from moekd.stages.attacks import attack_setup, attack_subset, attack_summaries
+from moekd.stages.attacks import targets as attack_targets
 from moekd.stages.context import RunContext
 from moekd.stages.unit import Unit, Writer
 
@@ -161,6 +162,8 @@ def collect_results(ctx: RunContext) -> dict[str, Any]:
             compare(students[ours], students[other], labels, seed=ctx.cfg.seed)
             for ours, other in comparison_pairs(ctx, students)
         ]
+    if any(attack_summaries(ctx, target) for target in attack_targets(ctx)):
+        results["attack_setup"] = attack_setup(ctx)
     results["timings_s"] = timings(ctx)
     return results
 
