@@ -25,8 +25,8 @@ import torch
 from conftest import run_cli
 from transformers import RobertaForMaskedLM, RobertaForSequenceClassification
 
-import moekd.attacks.progress as attack_progress
 import moekd.attacks.runner as runner
+import moekd.progress as live_progress
 from moekd.attacks import (
     LabelFlip,
     MaskedLMSubstitutes,
@@ -67,7 +67,7 @@ from moekd.data.synthetic import C_PRELUDE, generate_corpus
 from moekd.data.tokenizer import train_bpe_tokenizer
 from moekd.errors import UserError
 from moekd.models.presets import ArchSpec
-from moekd.parallel import QUIET_ENV
+from moekd.progress import QUIET_ENV
 
 WORD = re.compile(r"[A-Za-z_]\w*")
 
@@ -326,7 +326,7 @@ def test_records_jsonl_fields_adversarial_reload_and_shards(
     assert set(lines[0]) == {
         "idx", "label", "prediction", "p_true", "status", "success", "queries", "cache_hits",
         "changed_identifiers", "n_changed_identifiers", "n_changed_tokens", "adversarial_code",
-        "adversarial_p_true", "seconds",
+        "adversarial_p_true", "seconds", "rejected",
     }  # fmt: skip
     wins = [row for row in lines if row["success"]]
     assert summary.succeeded == len(wins) > 0
@@ -380,13 +380,13 @@ def test_progress_prints_plain_lines_when_stderr_is_not_a_terminal(
 ) -> None:
     monkeypatch.delenv(QUIET_ENV, raising=False)
     recipe = recipe_with(Greedy(ImportanceOrder()), {"secret": ["alpha"]})
-    monkeypatch.setattr(attack_progress, "REPORT_EVERY_S", 0.0)  # a line after every function
+    monkeypatch.setattr(live_progress, "REPORT_EVERY_S", 0.0)  # a line after every function
     attack_samples(secret_model(), progress_samples(), recipe)
     captured = capsys.readouterr()
     assert captured.out == ""
     assert progress_lines(captured.err) == [(1, 4, 1), (2, 4, 1), (3, 4, 1), (4, 4, 1)]
 
-    monkeypatch.setattr(attack_progress, "REPORT_EVERY_S", 3600.0)  # only the end
+    monkeypatch.setattr(live_progress, "REPORT_EVERY_S", 3600.0)  # only the end
     shard = tmp_path / "p.part"
     attack_shard(secret_model(), progress_samples(), recipe, shard=shard)
     assert progress_lines(capsys.readouterr().err) == [(4, 4, 1)]
@@ -402,11 +402,11 @@ def test_progress_counts_queries_per_second_of_wall_time() -> None:
     progress = AttackProgress("test", 4, 1, 1, stream=stream, interval=30, clock=lambda: now[0])
     with progress:
         now[0] = 2.0
-        progress.advance(True, 100)  # 2 s since the start: no line yet
+        progress.advance_attack(True, 100)  # 2 s since the start: no line yet
         now[0] = 31.0
-        progress.advance(False, 24)  # 124 queries in 31 s
+        progress.advance_attack(False, 24)  # 124 queries in 31 s
         now[0] = 40.0
-        progress.advance(False, 36)  # 9 s since the last line: none
+        progress.advance_attack(False, 36)  # 9 s since the last line: none
         assert stream.getvalue() == "test: 3/4 functions, 2 successes, 4 queries/s\n"
     assert stream.getvalue().splitlines()[1:] == ["test: 4/4 functions, 2 successes, 4 queries/s"]
 
@@ -433,7 +433,7 @@ def test_progress_draws_a_bar_on_a_terminal_and_nothing_in_quiet_workers(
     monkeypatch.undo()
 
     monkeypatch.setenv(QUIET_ENV, "1")
-    monkeypatch.setattr(attack_progress, "REPORT_EVERY_S", 0.0)
+    monkeypatch.setattr(live_progress, "REPORT_EVERY_S", 0.0)
     attack_samples(secret_model(), progress_samples(), recipe)
     assert capsys.readouterr() == ("", "")
     monkeypatch.setattr(sys, "stderr", Terminal())

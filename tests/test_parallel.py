@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from moekd.parallel import QUIET_ENV, run_units, shutdown_workers, worker_count
+from moekd.parallel import run_units, shutdown_workers, worker_count
+from moekd.progress import QUIET_ENV
 
 
 def _write_pid(job: tuple[Path, int]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -13,13 +14,19 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_cli, tiny_config, toy_samples, write_jsonl
 
+import moekd.progress as live_progress
 from moekd.config import TrainSettings
 from moekd.data.tokenizer import train_bpe_tokenizer
 from moekd.models.presets import TEACHERS
+from moekd.progress import QUIET_ENV
 from moekd.training.finetune import finetune_classifier, scratch_classifier
 
 
-def test_tiny_model_learns_separable_task(tmp_path: Path) -> None:
+def test_tiny_model_learns_separable_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(QUIET_ENV, raising=False)
+    monkeypatch.setattr(live_progress, "REPORT_EVERY_S", 0.0)  # stderr is not a terminal here
     samples = toy_samples(200)
     tok = train_bpe_tokenizer([s.code for s in samples], 300, 128)
     model = scratch_classifier(TEACHERS["scratch-tiny"].arch, tok)  # type: ignore[arg-type]
@@ -30,6 +37,10 @@ def test_tiny_model_learns_separable_task(tmp_path: Path) -> None:
     assert (tmp_path / "train_result.json").exists() and not (tmp_path / "checkpoints").exists()
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert sum("eval" in r for r in log) == result.epochs_run
+    steps = re.findall(
+        r": (\d+)/120 steps, loss \d+\.\d{4}, [\d.]+ ex/s, 0:\d\d elapsed", capsys.readouterr().err
+    )
+    assert [int(n) for n in steps] == list(range(1, 121))  # a plain line a step (nohup, CI)
     # A finished stage is not trained again.
     again = finetune_classifier(model, tok, samples[:160], samples[160:], settings, tmp_path, 128)
     assert again.best_metrics == result.best_metrics

@@ -26,21 +26,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import TypeVar
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from moekd.progress import QUIET_ENV, LiveProgress
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
 
-#: Set in worker processes: training loops there keep their progress bars to themselves.
-QUIET_ENV = "MOEKD_QUIET_PROGRESS"
 #: Seconds between a worker's checks that its parent is alive.
 PARENT_POLL_S = 0.5
-
-
-def progress_bars_enabled() -> bool:
-    """False inside a worker: several processes drawing bars on one terminal garble it."""
-    return os.environ.get(QUIET_ENV) != "1"
 
 
 def worker_count(requested: int | None, max_auto: int = 8) -> int:
@@ -113,16 +105,9 @@ def run_units(
     if workers <= 1:
         return [fn(job) for job in jobs]
     pool = _executor(workers)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-    )
+    progress = LiveProgress(f"{label} ({workers} processes)", len(jobs), unit="units")
     try:
         with progress:
-            bar = progress.add_task(f"{label} ({workers} processes)", total=len(jobs))
             futures = [pool.submit(fn, job) for job in jobs]
             pending = set(futures)
             while pending:
@@ -131,7 +116,7 @@ def run_units(
                     error = future.exception()
                     if error is not None:
                         raise error
-                    progress.advance(bar)
+                    progress.advance()
     except BaseException:
         # Cancel what has not started and wait for what has: a unit left running after the
         # parent exits would train on beside the rerun that resumes it.

@@ -256,7 +256,7 @@ def attack_shard(
                 if handle is not None:
                     handle.write(json.dumps(record.to_dict()) + "\n")
                     handle.flush()
-                progress.advance(record.success, record.queries)
+                progress.advance_attack(record.success, record.queries)
                 log.info(
                     "%s %d/%d idx=%s %s%s",
                     recipe.name,

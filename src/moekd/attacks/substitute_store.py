@@ -17,13 +17,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.progress import track
-
 from moekd.attacks.candidates import RankedSubstitutes, SubstituteSource
 from moekd.attacks.transform import Target
 from moekd.data.samples import CodeSample
 from moekd.errors import DataError, UserError
-from moekd.parallel import progress_bars_enabled
+from moekd.progress import LiveProgress
 
 
 def code_key(code: str) -> str:
@@ -63,9 +61,9 @@ def compute_store(
     if path.exists() and path.read_bytes()[-1:] not in (b"", b"\n"):
         text = path.read_text(encoding="utf-8")  # drop a torn last line before appending
         path.write_text(text[: text.rfind("\n") + 1], encoding="utf-8")
-    shown = track(todo, description=label) if progress_bars_enabled() and todo else todo
-    with path.open("a", encoding="utf-8") as out:
-        for sample in shown:
+    progress = LiveProgress(label, len(todo), unit="functions", enabled=bool(todo))
+    with progress, path.open("a", encoding="utf-8") as out:
+        for sample in todo:
             ranked = source.for_target(Target.of(sample.idx, sample.code, sample.label or 0))
             row = {
                 "idx": sample.idx,
@@ -74,6 +72,7 @@ def compute_store(
             }
             out.write(json.dumps(row) + "\n")
             out.flush()
+            progress.advance()
     return len(todo)
 
 

@@ -21,7 +21,7 @@ from moekd.data.splits import (
     train_valid_test,
 )
 from moekd.errors import ConfigError
-from moekd.parallel import progress_bars_enabled
+from moekd.progress import progress_bars_enabled
 
 
 @dataclass

@@ -31,19 +31,11 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import gather_object, set_seed
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from transformers import get_linear_schedule_with_warmup
 
 from moekd.config import TrainSettings
 from moekd.io import atomic_dir, atomic_write_json, atomic_write_text
-from moekd.parallel import progress_bars_enabled
+from moekd.progress import LiveProgress
 
 Batch = dict[str, torch.Tensor]
 Example = dict[str, Any]
@@ -201,25 +193,17 @@ class TrainingLoop:
         model, optimizer, scheduler = acc.prepare(self.model, optimizer, scheduler)
         state = self._resume()
         started = time.perf_counter() - state.seconds
-        progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}"),
-            TextColumn("{task.fields[rate]:.1f} ex/s"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            disable=not (acc.is_main_process and progress_bars_enabled()),
+        shown = {"loss": float("nan"), "rate": 0.0}
+        progress = LiveProgress(
+            self.description,
+            total,
+            state.global_step,
+            unit="steps",
+            details=lambda: f"loss {shown['loss']:.4f}, {shown['rate']:.1f} ex/s",
+            enabled=acc.is_main_process,
         )
         stopped_early = False
         with progress:
-            bar = progress.add_task(
-                self.description,
-                total=total,
-                completed=state.global_step,
-                loss=float("nan"),
-                rate=0.0,
-            )
             while state.epoch < s.epochs and state.global_step < total and not stopped_early:
                 batches = global_batches(
                     epoch_order(len(train), s.seed, state.epoch), s.batch_size, world
@@ -234,7 +218,8 @@ class TrainingLoop:
                     state.batch_in_epoch = b + 1
                     seen += len(batches[b])
                     rate = seen / max(time.perf_counter() - tick, 1e-9)
-                    progress.update(bar, advance=1, loss=loss, rate=rate)
+                    shown.update(loss=loss, rate=rate)
+                    progress.advance()
                     if state.global_step % s.log_every == 0:
                         self._log(
                             {
