@@ -18,6 +18,7 @@ from transformers import (
 
 from moekd.config import parse_config
 from moekd.errors import UserError
+from moekd.evaluation.publish import publish_run, recount
 from moekd.models.classifier import HFClassifier
 from moekd.models.presets import STUDENTS
 from moekd.pipeline import STAGE_NAMES, run_pipeline
@@ -189,6 +190,31 @@ def test_attack_setup_states_the_set_budgets_and_substitutes(
     report = (run / "report.md").read_text()
     assert "Attack set: 6 test functions" in report and "mhm 20" in report
     assert f"{kept + rejected} label flips found, {kept} kept" in report
+
+
+def test_published_records_recount_every_asr_and_carry_no_code(
+    finished_run: tuple[Path, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "published"
+    counted = publish_run(finished_run[0], out)
+    assert len(counted) == 5 * 3  # four methods and the teacher, three attacks
+    records = out / "attacks"
+    files = sorted(p.relative_to(records).as_posix() for p in records.rglob("*.jsonl"))
+    assert "teacher/alert.jsonl" in files
+    assert "moekd-1.5mb/seed-8/mhm.jsonl" in files and len(files) == 9 * 3
+    rows = [
+        json.loads(line) for f in files for line in (out / "attacks" / f).read_text().splitlines()
+    ]
+    assert rows and all("adversarial_code" not in r and "changed_identifiers" in r for r in rows)
+    assert {"report.md", "results.json", "config.yaml", "plots"} <= {p.name for p in out.iterdir()}
+    # A record that says otherwise than results.json is caught.
+    path = out / "attacks" / "teacher" / "mhm.jsonl"
+    flipped = [json.loads(line) for line in path.read_text().splitlines()]
+    attacked = next(r for r in flipped if r["status"] == "attacked")
+    attacked["success"] = not attacked["success"]
+    path.write_text("".join(json.dumps(r) + "\n" for r in flipped))
+    with pytest.raises(UserError, match="teacher mhm: the records count"):
+        recount(out)
 
 
 def test_onnx_backend_attacks_int8_victims_with_label_parity(

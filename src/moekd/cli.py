@@ -155,6 +155,22 @@ def evaluate(
     typer.echo(json.dumps(metrics, indent=2))
 
 
+@app.command()
+def publish(
+    run_dir: Annotated[Path, typer.Argument(help="a pipeline run folder (with results.json)")],
+    out: Annotated[Path, typer.Option(help="the folder to write (replaced if it exists)")],
+) -> None:
+    """Copy a run's report, results.json, plots and config, with every attack's per-example
+    records minus the adversarial code, to OUT (to commit or share); the records' ASRs are
+    counted again and checked against results.json."""
+    from moekd.evaluation.publish import publish_run
+
+    counted = publish_run(run_dir, out)
+    for item in counted:
+        typer.echo(f"{item.model} {item.attack}: {item.succeeded}/{item.attacked} = {item.asr:.1%}")
+    typer.echo(f"{out}: {len(counted)} (model, attack) ASRs recounted from the records, all match")
+
+
 # ---- commands defined beside the code they drive -----------------------------------------
 # (one registration line each; keep the two blocks apart so parallel edits don't collide)
 # attack commands:
