@@ -156,6 +156,52 @@ def evaluate(
 
 
 @app.command()
+def transform(
+    data: Annotated[
+        str | None, typer.Option(help="labelled JSONL, Devign .json or folder of C files")
+    ] = None,
+    relation: Annotated[str | None, typer.Option(help="a transformation (see --list)")] = None,
+    out: Annotated[Path | None, typer.Option(help="JSONL of the variants")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the random choices (names, sites)")] = 0,
+    list_all: Annotated[
+        bool, typer.Option("--list", help="print each transformation's name and summary")
+    ] = False,
+) -> None:
+    """Write semantics-preserving variants of every function in DATA under one RELATION, in
+    the data format with ``orig_idx`` and ``relation``; functions where it does not apply are
+    left out (the count goes to stderr)."""
+    import random
+
+    from moekd.cparse.transforms import TRANSFORMATIONS
+
+    if list_all:
+        for item in TRANSFORMATIONS.values():
+            typer.echo(f"{item.name}\t{item.summary}")
+        return
+    if data is None or relation is None or out is None:
+        raise UserError("moekd transform needs --data, --relation and --out (or --list)")
+    if relation not in TRANSFORMATIONS:
+        known = ", ".join(TRANSFORMATIONS)
+        raise UserError(f"unknown relation {relation!r}; choose one of {known}")
+    from moekd.cparse.transforms import transform as apply
+    from moekd.data.loaders import load_samples, write_jsonl
+    from moekd.data.samples import CodeSample
+    from moekd.io import check_writable_file
+
+    check_writable_file(out)
+    samples = load_samples(data)
+    variants = []
+    for sample in samples:
+        variant = apply(sample.code, relation, random.Random(f"{seed}:{sample.idx}"))
+        if variant is not None:
+            extra = {**sample.extra, "orig_idx": sample.idx, "relation": relation}
+            idx = f"{sample.idx}:{relation}"
+            variants.append(CodeSample(idx, variant.code, sample.label, sample.project, extra))
+    write_jsonl(variants, out)
+    typer.echo(f"{out}: {len(variants)} of {len(samples)} functions transformed", err=True)
+
+
+@app.command()
 def publish(
     run_dir: Annotated[Path, typer.Argument(help="a pipeline run folder (with results.json)")],
     out: Annotated[Path, typer.Option(help="the folder to write (replaced if it exists)")],

@@ -77,6 +77,11 @@ class ParsedCode:
     def root(self) -> Node:
         return self.tree.root_node
 
+    @property
+    def source(self) -> bytes:
+        """The bytes tree-sitter parsed (the repair prefix, if any, then ``data``)."""
+        return _REPAIR_PREFIX[: self.shift] + self.data
+
 
 def _has_top_function(tree: Tree) -> bool:
     root = tree.root_node
