@@ -17,6 +17,7 @@ from transformers import (
 )
 
 from moekd.config import parse_config
+from moekd.cparse.transforms import TRANSFORMATIONS
 from moekd.errors import UserError
 from moekd.evaluation.publish import publish_run, recount
 from moekd.models.classifier import HFClassifier
@@ -169,6 +170,22 @@ def test_every_model_is_attacked_by_every_attack(finished_run: tuple[Path, str])
             assert {"asr", "attacked", "succeeded", "mean_queries", "mean_changed_identifiers"} <= (
                 summary.keys()
             )
+
+
+def test_fidelity_of_every_model_on_every_relation(finished_run: tuple[Path, str]) -> None:
+    run = finished_run[0]
+    fidelity = _results(run)["fidelity"]
+    variants = json.loads((run / "fidelity" / "variants.json").read_text())
+    assert fidelity["functions"] == len(variants) > 0
+    assert set(fidelity["varied"]) == set(TRANSFORMATIONS)
+    assert fidelity["varied"]["rename"] > 0 and fidelity["varied"]["dead-local"] > 0
+    assert set(fidelity["models"]) == {"teacher", *NAMES}
+    for name, model in fidelity["models"].items():
+        assert model["seeds"] == (1 if name == "teacher" else 2)
+        assert all(v is None or 0 <= v <= 1 for v in model["flip_rate"].values())
+        assert (model["teacher_agreement"] is None) == (name == "teacher")
+    report = (run / "report.md").read_text()
+    assert "## Behavioural fidelity" in report and "| moekd-1.5mb |" in report
 
 
 def test_attack_setup_states_the_set_budgets_and_substitutes(

@@ -133,3 +133,28 @@ def test_paired_asr_counts_only_functions_attacked_for_both() -> None:
     pooled = paired["mcnemar_pooled"]
     assert (pooled["a_only"], pooled["b_only"]) == (0, 3)
     assert pooled["p_value"] == pytest.approx(0.25)  # two-sided exact binomial, 0 of 3
+
+
+def test_fidelity_flip_rates_and_teacher_agreement_by_hand() -> None:
+    from moekd.evaluation.fidelity import ABSENT, FidelityLabels, fidelity_summary
+
+    teacher = FidelityLabels(np.array([1, 0, 1, 0]), {"r": np.array([1, 1, ABSENT, 0])})
+    seed_a = FidelityLabels(np.array([1, 0, 0, 0]), {"r": np.array([0, 0, ABSENT, 0])})
+    seed_b = FidelityLabels(np.array([1, 1, 0, 0]), {"r": np.array([1, 1, ABSENT, ABSENT])})
+    labels = {"teacher": teacher, "s/seed-1": seed_a, "s/seed-2": seed_b}
+    groups = {"teacher": "teacher", "s/seed-1": "s", "s/seed-2": "s"}
+    summary = fidelity_summary(labels, groups, teacher="teacher")
+    assert summary["functions"] == 4 and summary["varied"] == {"r": 3}
+    # teacher: r varied 3 functions, labels changed on 1 (idx 1: 0 -> 1)
+    assert summary["models"]["teacher"] == {
+        "seeds": 1,
+        "flip_rate": {"r": pytest.approx(1 / 3)},
+        "teacher_agreement": None,
+    }
+    student = summary["models"]["s"]
+    # seed a flips 1 of 3 (idx 0), seed b 0 of 2; agreement on originals 3/4 and 2/4; on
+    # the variants a agrees at idx 3 only (1/3), b at both of its two
+    assert student["seeds"] == 2
+    assert student["flip_rate"]["r"] == pytest.approx((1 / 3 + 0) / 2)
+    assert student["teacher_agreement"]["originals"] == pytest.approx((0.75 + 0.5) / 2)
+    assert student["teacher_agreement"]["r"] == pytest.approx((1 / 3 + 1) / 2)

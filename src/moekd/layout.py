@@ -182,6 +182,16 @@ class RunLayout:
         paired comparisons."""
         return self.model(target) / "test_proba.npy"
 
+    # ---- behavioural fidelity ------------------------------------------------------------
+    @property
+    def fidelity_variants(self) -> Path:
+        """Each relation's variant of every function of the fidelity subset (or null)."""
+        return self.root / "fidelity" / "variants.json"
+
+    def fidelity_labels(self, target: str) -> Path:
+        """A model's labels on the originals and on every relation's variants."""
+        return self.root.joinpath("fidelity", "labels", *target.split("/")).with_suffix(".json")
+
     # ---- attacks -------------------------------------------------------------------------
     @property
     def attack_vocabulary(self) -> Path:

@@ -235,6 +235,17 @@ class AttacksConfig(_Strict):
         return own if own is not None else self.budget
 
 
+class FidelityConfig(_Strict):
+    """Behavioural fidelity (MetaCompress): every model's labels on semantics-preserving
+    variants of a stratified subset of the test split (``moekd transform --list`` names the
+    relations), for flip rates per relation and agreement with the teacher."""
+
+    enabled: bool = True
+    relations: list[str] | None = Field(None, description="None: every transformation")
+    limit: int | None = Field(200, ge=1, description="test functions varied (None: all)")
+    seed: int = 0
+
+
 class ExecutionConfig(_Strict):
     """How a run uses the machine; nothing here changes what is computed for a fixed worker
     count, so no artifact depends on it."""
@@ -257,6 +268,7 @@ class ExperimentConfig(_Strict):
     )
     baselines: BaselinesConfig = BaselinesConfig()
     attacks: AttacksConfig = AttacksConfig()
+    fidelity: FidelityConfig = FidelityConfig()
     execution: ExecutionConfig = ExecutionConfig()
 
     @model_validator(mode="after")

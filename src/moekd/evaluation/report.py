@@ -237,6 +237,45 @@ def attack_setup_lines(setup: dict[str, Any] | None) -> list[str]:
     return [" ".join(lines), ""]
 
 
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def fidelity_lines(fidelity: dict[str, Any] | None) -> list[str]:
+    """Flip rate per relation for every model, then each student's agreement with the
+    teacher on the originals and on every relation's variants."""
+    if not fidelity:
+        return []
+    relations = list(fidelity["varied"])
+    header = "| Model | " + " | ".join(relations) + " |"
+    rule = "|---|" + "---|" * len(relations)
+    flips = [header, rule]
+    agree = ["| Student | originals | " + " | ".join(relations) + " |", rule + "---|"]
+    for name, model in fidelity["models"].items():
+        flips.append(f"| {name} | " + " | ".join(_rate(model["flip_rate"][r]) for r in relations))
+        flips[-1] += " |"
+        agreement = model["teacher_agreement"]
+        if agreement is not None:
+            cells = [_rate(agreement["originals"]), *(_rate(agreement[r]) for r in relations)]
+            agree.append(f"| {name} | " + " | ".join(cells) + " |")
+    varied = ", ".join(f"{r} {n}" for r, n in fidelity["varied"].items())
+    lines = [
+        "## Behavioural fidelity (semantics-preserving variants)",
+        "",
+        f"On {fidelity['functions']} stratified test functions; functions each relation applied "
+        f"to: {varied}.",
+        "",
+        "Prediction-flip rate (share of varied functions whose label changed; lower is better):",
+        "",
+        *flips,
+        "",
+    ]
+    if len(agree) > 2:
+        lines += ["Agreement with the teacher (same label; higher is more faithful):", ""]
+        lines += [*agree, ""]
+    return lines
+
+
 def write_report(results: dict[str, Any], path: Path) -> None:
     dataset = results["dataset"]
     lines = [f"# moekd run: {results.get('name', '')}", ""]
@@ -268,6 +307,7 @@ def write_report(results: dict[str, Any], path: Path) -> None:
             "",
         ]
         lines += attack_setup_lines(results.get("attack_setup"))
+    lines += fidelity_lines(results.get("fidelity"))
     comparisons = comparison_table(results.get("comparisons", []))
     if comparisons:
         lines += ["## MoEKD against the other methods", "", comparisons, ""]

@@ -368,6 +368,27 @@ class References(_Closed):
     majority: ModelMetrics = Field(description="always the labeled half's majority class")
 
 
+class FidelityModel(_Closed):
+    """One model (a student's seeds averaged) under the metamorphic relations."""
+
+    seeds: Annotated[int, Field(ge=1)]
+    flip_rate: dict[str, Fraction | None] = Field(
+        description="per relation: varied functions whose label changed (null: none varied)"
+    )
+    teacher_agreement: dict[str, Fraction | None] | None = Field(
+        description="same label as the teacher: 'originals', then per relation on its variants "
+        "(null for the teacher itself)"
+    )
+
+
+class FidelityResults(_Closed):
+    """Behavioural fidelity on one stratified test subset (``fidelity`` of the config)."""
+
+    functions: Count = Field(description="test functions of the fidelity subset")
+    varied: dict[str, Count] = Field(description="per relation: functions it applied to")
+    models: dict[str, FidelityModel] = Field(description="'teacher' and <method>-<size>")
+
+
 class RunResults(_Closed):
     """``RUN/results.json``. Only ``name``, ``dataset`` and ``timings_s`` are always written;
     each other key appears once its stage has finished."""
@@ -385,6 +406,7 @@ class RunResults(_Closed):
     )
     comparisons: list[Comparison] | None = None
     attack_setup: AttackSetup | None = Field(None, description="present once attacks are set up")
+    fidelity: FidelityResults | None = None
     timings_s: dict[str, NonNegative] = Field(
         description="wall seconds per stage, search, student training and attack"
     )

@@ -24,6 +24,7 @@ from moekd.runlock import run_lock
 from moekd.stages import (
     attacks,
     experts,
+    fidelity,
     knowledge,
     mixture,
     partition,
@@ -73,6 +74,7 @@ STAGES: list[Stage] = [
         ),
     ),
     Stage("students", (students.tokenizer_units, students.student_units)),
+    Stage("fidelity", (fidelity.variant_units, fidelity.label_units)),
     Stage(
         "attacks",
         (

@@ -21,6 +21,7 @@ from moekd.methods import Student, students_of
 from moekd.stages.attacks import attack_setup, attack_subset, attack_summaries
 from moekd.stages.attacks import targets as attack_targets
 from moekd.stages.context import RunContext
+from moekd.stages.fidelity import gather_fidelity
 from moekd.stages.unit import Unit, Writer
 
 
@@ -162,6 +163,9 @@ def collect_results(ctx: RunContext) -> dict[str, Any]:
             compare(students[ours], students[other], labels, seed=ctx.cfg.seed)
             for ours, other in comparison_pairs(ctx, students)
         ]
+    fidelity = gather_fidelity(ctx)
+    if fidelity is not None:
+        results["fidelity"] = fidelity
     if any(attack_summaries(ctx, target) for target in attack_targets(ctx)):
         results["attack_setup"] = attack_setup(ctx)
     results["timings_s"] = timings(ctx)

@@ -1,0 +1,124 @@
+"""The fidelity stage: every model's labels on semantics-preserving variants of one stratified
+test subset (MetaCompress's behavioural fidelity). The variants are computed once for all
+models; each model's labels are their own unit."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import numpy as np
+
+from moekd.cparse.transforms import TRANSFORMATIONS, transform
+from moekd.data.samples import CodeSample
+from moekd.data.splits import stratified_split
+from moekd.errors import UserError
+from moekd.evaluation.fidelity import ABSENT, FidelityLabels, fidelity_summary
+from moekd.layout import TEACHER as TEACHER_TARGET
+from moekd.methods import students_of
+from moekd.models.classifier import HFClassifier
+from moekd.stages.context import RunContext
+from moekd.stages.students import student_depends, student_salt
+from moekd.stages.teacher import TEACHER
+from moekd.stages.unit import Unit, Writer, write_json_artifact
+
+FIDELITY = ("seed", "data", "fidelity")
+
+
+def relations(ctx: RunContext) -> list[str]:
+    chosen = ctx.cfg.fidelity.relations or list(TRANSFORMATIONS)
+    unknown = [r for r in chosen if r not in TRANSFORMATIONS]
+    if unknown:
+        raise UserError(
+            f"fidelity.relations: unknown {', '.join(unknown)}; known: {', '.join(TRANSFORMATIONS)}"
+        )
+    return chosen
+
+
+def fidelity_subset(ctx: RunContext) -> list[CodeSample]:
+    cfg = ctx.cfg.fidelity
+    test = ctx.splits.test
+    if cfg.limit is None or cfg.limit >= len(test):
+        return list(test)
+    fraction = cfg.limit / len(test)
+    return stratified_split(test, [fraction, 1 - fraction], cfg.seed)[0]
+
+
+def _variants(ctx: RunContext) -> Writer:
+    """Each function's variant under each relation (null where it does not apply)."""
+    seed = ctx.cfg.fidelity.seed
+    rows = []
+    for sample in fidelity_subset(ctx):
+        variants = {}
+        for relation in relations(ctx):
+            found = transform(sample.code, relation, random.Random(f"{seed}:{sample.idx}"))
+            variants[relation] = None if found is None else found.code
+        rows.append({"idx": sample.idx, "variants": variants})
+    return write_json_artifact(rows)
+
+
+def variant_units(ctx: RunContext) -> list[Unit]:
+    if not ctx.cfg.fidelity.enabled:
+        return []
+    return [Unit(ctx.layout.fidelity_variants, FIDELITY, _variants)]
+
+
+def fidelity_targets(ctx: RunContext) -> dict[str, tuple[tuple[str, ...], str]]:
+    """The teacher and every student, with what each depends on."""
+    found = {TEACHER_TARGET: (TEACHER, "")}
+    found.update({s.target: (student_depends(s), student_salt(s)) for s in students_of(ctx.cfg)})
+    return found
+
+
+def _labels(ctx: RunContext, target: str) -> Writer:
+    model = HFClassifier.load(ctx.layout.model(target))
+    rows = json.loads(ctx.layout.fidelity_variants.read_text())
+    subset = fidelity_subset(ctx)
+    originals = model.predict_proba([s.code for s in subset]).argmax(1).tolist()
+    labels: dict[str, Any] = {"originals": originals, "variants": {}}
+    for relation in relations(ctx):
+        codes = [row["variants"][relation] for row in rows]
+        present = [c for c in codes if c is not None]
+        predicted = iter(model.predict_proba(present).argmax(1).tolist() if present else [])
+        labels["variants"][relation] = [None if c is None else next(predicted) for c in codes]
+    return write_json_artifact(labels)
+
+
+def label_units(ctx: RunContext) -> list[Unit]:
+    if not ctx.cfg.fidelity.enabled:
+        return []
+    return [
+        Unit(
+            ctx.layout.fidelity_labels(target),
+            tuple(dict.fromkeys(FIDELITY + depends)),
+            _labels,
+            (target,),
+            salt,
+            fan_out=True,
+        )
+        for target, (depends, salt) in fidelity_targets(ctx).items()
+    ]
+
+
+def gather_fidelity(ctx: RunContext) -> dict[str, Any] | None:
+    """results.json's ``fidelity``: flip rates and teacher agreement of every finished model
+    (a student's seeds averaged), or None before the teacher's labels exist."""
+    found: dict[str, FidelityLabels] = {}
+    for target in fidelity_targets(ctx):
+        path = ctx.layout.fidelity_labels(target)
+        if path.exists():
+            data = json.loads(path.read_text())
+            found[target] = FidelityLabels(
+                np.array(data["originals"]),
+                {
+                    r: np.array([ABSENT if v is None else v for v in values])
+                    for r, values in data["variants"].items()
+                },
+            )
+    if TEACHER_TARGET not in found:
+        return None
+    groups = {TEACHER_TARGET: TEACHER_TARGET} | {
+        s.target: s.name for s in students_of(ctx.cfg) if s.target in found
+    }
+    return fidelity_summary(found, groups, teacher=TEACHER_TARGET)
