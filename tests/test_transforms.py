@@ -83,6 +83,7 @@ def test_each_rewrite_is_the_stated_one(relation: str, code: str, expected: str)
         ("compound-assignment", "void f(int *a, int i) { a[i++] += 1; }"),
         ("compound-assignment", "void f(int x) { x = x - 3 - 1; }"),
         ("split-declaration", "void f(void) { struct p { int x; } a, b; }"),
+        ("split-declaration", 'void f(void) { register int r0 __asm__("0"); }'),
         ("if-else-swap", "void f(int a) { if (a) g(); }"),
         ("while-to-for", "void f(int n) {\n#if X\n while (n) {\n#endif\n n--; } }"),
     ],

@@ -328,9 +328,12 @@ def _split_declaration(node: Node, rewrite: Rewrite) -> str | None:
     if len(declarators) < 2 or any(n.type in _TYPE_BODIES for n in walk(node)):
         return None
     first, last = declarators[0], declarators[-1]
-    between = {c.type for c in node.children if first.start_byte <= c.start_byte < last.end_byte}
+    ids = {d.id for d in declarators}
+    between = [c for c in node.children if first.start_byte <= c.start_byte < last.end_byte]
+    expected = ["d", ","] * (len(declarators) - 1) + ["d"]  # declarators apart by commas only
+    shape = ["d" if c.id in ids else c.type for c in between]
     tail = [c.type for c in node.children if c.start_byte >= last.end_byte]
-    if between - {*(d.type for d in declarators), ","} or tail != [";"]:
+    if shape != expected or tail != [";"]:
         return None
     prefix = decode(rewrite.data[node.start_byte : first.start_byte])
     return " ".join(f"{prefix}{rewrite.text(d)};" for d in declarators)
