@@ -26,8 +26,11 @@ $(DEV_STAMP): $(RUN_STAMP)
 
 install: $(DEV_STAMP)
 
+# The install skips byte-compiling (all of torch and transformers: slower than it saves), so
+# the run itself may write the bytecode of what it imports: where PYTHONDONTWRITEBYTECODE is
+# set, every process (the worker pool's too) recompiled transformers, ~18 s each.
 demo: $(RUN_STAMP)
-	$(BIN)/moekd demo --out runs/demo
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/moekd demo --out runs/demo
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
