@@ -260,7 +260,7 @@ def attack_setup(ctx: RunContext) -> dict[str, Any]:
     """What every attacked model faced (``results.json``'s ``attack_setup``)."""
     cfg = ctx.cfg.attacks
     uses_mlm = any(needs_of(name) == "mlm" for name in cfg.names)
-    source = mlm_source(ctx)
+    source = mlm_source(ctx) if uses_mlm else None
     if isinstance(source, Path) and source.is_relative_to(ctx.root):
         source = source.relative_to(ctx.root)
     summaries = [s for t in targets(ctx) for s in attack_summaries(ctx, t).values()]
