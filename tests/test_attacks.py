@@ -61,6 +61,7 @@ from moekd.attacks.strategies import (
 from moekd.attacks.substitute_store import StoredSubstitutes, compute_store
 from moekd.attacks.transform import Target
 from moekd.cparse import check_preserved, name_problem
+from moekd.cparse.transforms import new_errors
 from moekd.data.loaders import load_samples
 from moekd.data.samples import CodeSample
 from moekd.data.synthetic import C_PRELUDE, generate_corpus
@@ -86,6 +87,18 @@ class WordModel:
     def predict_proba(self, codes):
         self.calls.append(list(codes))
         p = np.array([self.fn(set(WORD.findall(c))) for c in codes], dtype=float)
+        return np.stack([1 - p, p], axis=1)
+
+
+class HeadModel(WordModel):
+    """p(vulnerable) from the function's head (what precedes its body): no rewrite flips it."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda words: 0.5)
+
+    def predict_proba(self, codes):
+        self.calls.append(list(codes))
+        p = np.array([0.9 if zlib.crc32(c.split("{")[0].encode()) % 2 else 0.1 for c in codes])
         return np.stack([1 - p, p], axis=1)
 
 
@@ -297,11 +310,40 @@ def test_a_flip_that_fails_the_preservation_check_is_recorded_and_not_a_success(
     assert (summary.checked, summary.rejected, summary.succeeded) == (2, 1, 1)
 
 
-@pytest.mark.parametrize("make", ["alert", "mhm", "wir-random"])
+LOOP = """int sum(int *v, int n) {
+    int total = 0;
+    for (int i = 0; i < n; i++)
+        total += v[i];
+    return total;
+}
+"""
+
+
+def test_structural_attack_rewrites_the_loop_a_model_keys_on() -> None:
+    model = WordModel(lambda words: 0.9 if "for" in words else 0.2)
+    recipe = build_recipe("struct-mhm", budget=60)
+    record = attack_one(model, CodeSample("loop", LOOP, 1), recipe, np.array([0.1, 0.9]))
+    assert record.status == "attacked" and record.success and record.queries <= 60
+    code = record.adversarial_code
+    assert code is not None and "for" not in WORD.findall(code) and "while (i < n)" in code
+    assert not new_errors(LOOP, code) and record.n_changed_tokens > 0
+    assert record.adversarial_p_true == pytest.approx(0.2)  # p(true label) after the flip
+    only_swaps = build_recipe("struct-mhm", budget=60, settings={"relations": ["while-to-for"]})
+    none = attack_one(model, CodeSample("loop", LOOP, 1), only_swaps, np.array([0.1, 0.9]))
+    assert none.status == "no_identifiers" and not none.success and none.queries == 1
+    wrong = attack_one(model, CodeSample("loop", LOOP, 0), recipe, np.array([0.1, 0.9]))
+    assert wrong.status == "misclassified" and wrong.queries == 1
+    with pytest.raises(UserError, match="unknown rewrites rename"):
+        build_recipe("struct-mhm", settings={"relations": ["rename"]})
+
+
+@pytest.mark.parametrize("make", ["alert", "mhm", "wir-random", "struct-mhm"])
 def test_budget_is_never_exceeded_and_queries_are_exact(make: str) -> None:
     samples = generate_corpus(10, seed=4)
     vocabulary = identifier_vocabulary(s.code for s in samples + generate_corpus(12, seed=5))
     model = WordModel(lambda words: 0.9 if len(words) % 2 else 0.1)  # a rename never flips
+    if make == "struct-mhm":  # rewrites add words, never touch the head before the body
+        model = HeadModel()
     fixed = FixedNames({n: vocabulary for n in vocabulary})
     recipe = build_recipe(make, substitutes=fixed, vocabulary=vocabulary, budget=40)
     records = [attack_one(model, s, recipe, model.predict_proba([s.code])[0]) for s in samples]

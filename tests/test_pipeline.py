@@ -54,7 +54,11 @@ baselines:
   avatar:
     sample_limit: 40
     search: {{samples: 2, population: 12, generations: 5}}
-attacks: {{names: [alert, mhm, wir-random], limit: 6, budget: 40, mhm: {{budget: 20}}}}
+attacks:
+  names: [alert, mhm, wir-random, struct-mhm]
+  limit: 6
+  budget: 40
+  mhm: {{budget: 20}}
 """
 
 
@@ -112,7 +116,9 @@ def test_comparisons_pair_moekd_with_every_other_method(finished_run: tuple[Path
     for c in comparisons.values():
         for metric in ("accuracy", "f1"):
             assert c[metric]["low"] <= c[metric]["difference"] <= c[metric]["high"]
-        assert set(c["asr"]) == {"alert", "mhm", "wir-random"} and len(c["mcnemar"]) == 2
+        assert (
+            set(c["asr"]) == {"alert", "mhm", "wir-random", "struct-mhm"} and len(c["mcnemar"]) == 2
+        )
 
 
 def test_students_keep_the_test_predictions_the_results_compare(
@@ -144,7 +150,7 @@ def test_report_plots_and_timings(finished_run: tuple[Path, str]) -> None:
     # and the stages in pipeline order.
     timed = list(_results(run)["timings_s"])
     assert any(t.startswith("students (wall: 8 units in") for t in timed)
-    assert any(t.startswith("attacks (wall: 28 units in") for t in timed)  # + 1 substitutes part
+    assert any(t.startswith("attacks (wall: 37 units in") for t in timed)  # + 1 substitutes part
     stages = [t.split(" ")[0] for t in timed if " " not in t or "(wall:" in t]
     assert stages == STAGE_NAMES[:-1]  # the results stage records itself after results.json
 
@@ -162,7 +168,7 @@ def test_every_model_is_attacked_by_every_attack(finished_run: tuple[Path, str])
     results = _results(finished_run[0])
     for name in ("teacher", *NAMES):
         attacks = (results["teacher"] if name == "teacher" else results["methods"][name])["attacks"]
-        assert set(attacks) == {"alert", "mhm", "wir-random"}
+        assert set(attacks) == {"alert", "mhm", "wir-random", "struct-mhm"}
         for attack, summary in attacks.items():
             seeds = 1 if name == "teacher" else 2
             budget = 20 if attack == "mhm" else 40  # MHM has its own budget
@@ -194,7 +200,7 @@ def test_attack_setup_states_the_set_budgets_and_substitutes(
     run = finished_run[0]
     setup = _results(run)["attack_setup"]
     assert setup["functions"] == 6 and setup["backend"] == "torch"
-    assert setup["budgets"] == {"alert": 40, "mhm": 20, "wir-random": 40}
+    assert setup["budgets"] == {"alert": 40, "mhm": 20, "wir-random": 40, "struct-mhm": 40}
     assert setup["substitutes"]["mlm"] == "pretrain"
     records = [
         json.loads(line)
@@ -214,11 +220,11 @@ def test_published_records_recount_every_asr_and_carry_no_code(
 ) -> None:
     out = tmp_path / "published"
     counted = publish_run(finished_run[0], out)
-    assert len(counted) == 5 * 3  # four methods and the teacher, three attacks
+    assert len(counted) == 5 * 4  # four methods and the teacher, four attacks
     records = out / "attacks"
     files = sorted(p.relative_to(records).as_posix() for p in records.rglob("*.jsonl"))
     assert "teacher/alert.jsonl" in files
-    assert "moekd-1.5mb/seed-8/mhm.jsonl" in files and len(files) == 9 * 3
+    assert "moekd-1.5mb/seed-8/mhm.jsonl" in files and len(files) == 9 * 4
     rows = [
         json.loads(line) for f in files for line in (out / "attacks" / f).read_text().splitlines()
     ]
@@ -242,7 +248,8 @@ def test_onnx_backend_attacks_int8_victims_with_label_parity(
     run = tmp_path / "run"
     shutil.copytree(source, run, ignore=shutil.ignore_patterns("attacks", "results.json"))
     onnx = text.replace(
-        "attacks: {names: [alert, mhm, wir-random], limit: 6, budget: 40, mhm: {budget: 20}}",
+        "attacks:\n  names: [alert, mhm, wir-random, struct-mhm]\n  limit: 6\n  budget: 40\n"
+        "  mhm: {budget: 20}",
         "methods: [moekd]\nattacks: {names: [mhm], limit: 6, budget: 20, backend: onnx, "
         "attack_teacher: false}",
     ).replace("methods: [vanilla_kd, compressor, avatar, moekd]\n", "")

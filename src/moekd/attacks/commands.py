@@ -68,7 +68,7 @@ def attack(
     model: Annotated[str, typer.Option(help="classifier folder (Hugging Face format) or hub id")],
     data: Annotated[str, typer.Option(help="labelled JSONL, Devign .json, folder of C files")],
     attack_name: Annotated[
-        str, typer.Option("--attack", help="alert | mhm | wir-random")
+        str, typer.Option("--attack", help="alert | mhm | wir-random | struct-mhm")
     ] = "alert",
     limit: Annotated[
         int | None, typer.Option(min=1, help="attack the first N examples (default: all)")

@@ -22,6 +22,7 @@ from moekd.attacks.strategies import (
     Strategy,
     Then,
 )
+from moekd.attacks.structural import STRUCTURAL, StructuralMH, StructuralRewrites
 from moekd.attacks.transform import Target
 from moekd.errors import UserError
 
@@ -42,8 +43,8 @@ class RenameIdentifiers:
 @dataclass(frozen=True)
 class Recipe:
     name: str
-    transformation: RenameIdentifiers
-    strategy: Strategy
+    transformation: RenameIdentifiers | StructuralRewrites
+    strategy: Strategy | StructuralMH
     goal: Goal = field(default_factory=LabelFlip)
     budget: int | None = None  # model queries per example, the original's prediction included
 
@@ -81,11 +82,30 @@ def wir_random(
     )
 
 
-# name -> (what the recipe needs: "mlm" or "vocabulary", builder)
+def struct_mhm(
+    _: object = None,
+    budget: int | None = None,
+    candidates: int = 10,
+    iterations: int = 100,
+    relations: Sequence[str] | None = None,
+) -> Recipe:
+    """A structural attack: MHM's sampler over compositions of semantics-preserving rewrites
+    (``moekd.attacks.structural``); ``relations``: which rewrites (None: every structural one)."""
+    unknown = [r for r in relations or () if r not in STRUCTURAL]
+    if unknown:
+        known = ", ".join(STRUCTURAL)
+        raise UserError(f"struct-mhm: unknown rewrites {', '.join(unknown)}; known: {known}")
+    rewrites = StructuralRewrites(tuple(relations)) if relations else StructuralRewrites()
+    strategy = StructuralMH(candidates, iterations)
+    return Recipe("struct-mhm", rewrites, strategy, budget=budget)
+
+
+# name -> (what the recipe needs: "mlm", "vocabulary" or "nothing", builder)
 RECIPES: dict[str, tuple[str, Callable[..., Recipe]]] = {
     "alert": ("mlm", alert),
     "mhm": ("vocabulary", mhm),
     "wir-random": ("vocabulary", wir_random),
+    "struct-mhm": ("nothing", struct_mhm),
 }
 
 
@@ -103,7 +123,7 @@ def build_recipe(
     if name not in RECIPES:
         raise UserError(f"unknown attack {name!r}; choose one of {', '.join(RECIPES)}")
     needs, builder = RECIPES[name]
-    resource = substitutes if needs == "mlm" else vocabulary
+    resource = {"mlm": substitutes, "vocabulary": vocabulary, "nothing": ()}[needs]
     if resource is None:
         raise UserError(f"attack {name!r} needs {'a masked LM' if needs == 'mlm' else needs}")
     return builder(resource, budget=budget, **(settings or {}))

@@ -14,10 +14,12 @@ merges the shards in input order into ``out_jsonl``. Every example has its own r
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -30,6 +32,7 @@ from moekd.attacks.context import AttackContext
 from moekd.attacks.progress import AttackProgress
 from moekd.attacks.queries import QueryEngine
 from moekd.attacks.recipes import Recipe
+from moekd.attacks.structural import StructuralMH, StructuralRewrites
 from moekd.cparse import preservation_problem
 from moekd.data.loaders import write_jsonl
 from moekd.data.samples import CodeSample
@@ -39,6 +42,7 @@ from moekd.models.classifier import CodeClassifier
 log = logging.getLogger(__name__)
 
 ATTACKED, MISCLASSIFIED, NO_IDENTIFIERS = "attacked", "misclassified", "no_identifiers"
+_WORDS = re.compile(r"[A-Za-z_]\w*|\d\w*|\S")
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,8 @@ def attack_one(
     started = time.perf_counter()
     if sample.label is None:
         raise ValueError(f"sample {sample.idx} has no label; attacks need labelled data")
+    if isinstance(recipe.transformation, StructuralRewrites):
+        return _attack_structure(model, sample, recipe, original, seed, batched, started)
     label = sample.label
     engine = QueryEngine(model, recipe.budget, batched)
     engine.seed(sample.code, original)
@@ -180,6 +186,60 @@ def attack_one(
         adversarial_p_true=float(found.score) if found is not None else None,
         seconds=time.perf_counter() - started,
         rejected=rejected,
+    )
+
+
+def _changed_tokens(old: str, new: str) -> int:
+    """Lexical tokens of ``new`` outside the longest common runs with ``old``."""
+    a, b = _WORDS.findall(old), _WORDS.findall(new)
+    blocks = difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()
+    kept = sum(m.size for m in blocks)
+    return len(b) - kept
+
+
+def _attack_structure(
+    model: CodeClassifier,
+    sample: CodeSample,
+    recipe: Recipe,
+    original: np.ndarray,
+    seed: int,
+    batched: bool,
+    started: float,
+) -> AttackRecord:
+    """A structural attack on one sample (see :mod:`moekd.attacks.structural`)."""
+    assert sample.label is not None and isinstance(recipe.transformation, StructuralRewrites)
+    assert isinstance(recipe.strategy, StructuralMH)
+    label = sample.label
+    engine = QueryEngine(model, recipe.budget, batched)
+    engine.seed(sample.code, original)
+    found = None
+    relations = recipe.transformation.applicable(sample.code, f"{seed}:{sample.idx}")
+    if recipe.goal.reached(original, label):
+        status = MISCLASSIFIED
+    elif not relations:
+        status = NO_IDENTIFIERS  # nothing to transform
+    else:
+        status = ATTACKED
+        rng = random.Random(f"{seed}:{sample.idx}")
+        found = recipe.strategy.explore(
+            sample.code, label, relations, engine, recipe.goal, original, rng
+        )
+    code, row = found if found is not None else (None, None)
+    return AttackRecord(
+        idx=sample.idx,
+        label=label,
+        prediction=int(np.argmax(original)),
+        p_true=float(original[label]),
+        status=status,
+        success=code is not None,
+        queries=engine.queries,
+        cache_hits=engine.cache_hits,
+        changed_identifiers={},
+        n_changed_identifiers=0,
+        n_changed_tokens=_changed_tokens(sample.code, code) if code is not None else 0,
+        adversarial_code=code,
+        adversarial_p_true=float(row[label]) if row is not None else None,
+        seconds=time.perf_counter() - started,
     )
 
 

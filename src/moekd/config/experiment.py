@@ -203,6 +203,15 @@ class WirRandomConfig(_Strict):
     candidates: int = Field(30, ge=1, description="random names tried per identifier")
 
 
+class StructMhmConfig(_Strict):
+    """The structural attack: MHM's sampler over semantics-preserving rewrites."""
+
+    budget: int | None = _own_budget()
+    candidates: int = Field(10, ge=1, description="rewritten variants scored per iteration")
+    iterations: int = Field(100, ge=1)
+    relations: list[str] | None = Field(None, description="None: every structural rewrite")
+
+
 class AttacksConfig(_Strict):
     """Identifier-renaming attacks on every student (and the teacher) over one attack set, a
     stratified subset of the test split shared by every model. ALERT's substitutes come from
@@ -211,7 +220,7 @@ class AttacksConfig(_Strict):
     ``backend: onnx`` attacks each model's dynamic-INT8 ONNX export (its labels on the attack
     set are checked against torch's and reported)."""
 
-    names: list[Literal["alert", "mhm", "wir-random"]] = Field(
+    names: list[Literal["alert", "mhm", "wir-random", "struct-mhm"]] = Field(
         default_factory=lambda: ["alert", "mhm", "wir-random"]
     )
     limit: int | None = Field(100, ge=1, description="size of the attack set (None: all test)")
@@ -225,9 +234,13 @@ class AttacksConfig(_Strict):
     alert: AlertConfig = AlertConfig()
     mhm: MhmConfig = MhmConfig()
     wir_random: WirRandomConfig = WirRandomConfig()
+    struct_mhm: StructMhmConfig = StructMhmConfig()
 
-    def settings_of(self, attack: str) -> AlertConfig | MhmConfig | WirRandomConfig:
-        return {"alert": self.alert, "mhm": self.mhm, "wir-random": self.wir_random}[attack]
+    def settings_of(
+        self, attack: str
+    ) -> AlertConfig | MhmConfig | WirRandomConfig | StructMhmConfig:
+        own = {"alert": self.alert, "mhm": self.mhm, "wir-random": self.wir_random}
+        return {**own, "struct-mhm": self.struct_mhm}[attack]
 
     def budget_of(self, attack: str) -> int | None:
         """The queries per function ``attack`` may spend (None: no cap)."""

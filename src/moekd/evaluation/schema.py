@@ -31,7 +31,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from moekd.config import MethodName
 
 # The attacks a run can be configured with (``attacks.names`` in the config).
-AttackName = Literal["alert", "mhm", "wir-random"]
+AttackName = Literal["alert", "mhm", "wir-random", "struct-mhm"]
 # A (method, size) student: ``<method>-<size label>``, e.g. ``moekd-3mb``.
 STUDENT_PATTERN = r"^(vanilla_kd|compressor|avatar|moekd)-[A-Za-z0-9_.]+$"
 

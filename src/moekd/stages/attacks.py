@@ -45,6 +45,7 @@ OWN = {  # what each attack depends on beside ATTACK
     "alert": ("attacks.mlm", "attacks.max_occurrences", "attacks.window", "attacks.alert"),
     "mhm": ("attacks.mhm",),
     "wir-random": ("attacks.wir_random",),
+    "struct-mhm": ("attacks.struct_mhm",),
 }
 
 
@@ -74,7 +75,7 @@ def _vocabulary(ctx: RunContext) -> Writer:
 
 
 def vocabulary_units(ctx: RunContext) -> list[Unit]:
-    if all(needs_of(name) == "mlm" for name in ctx.cfg.attacks.names):
+    if all(needs_of(name) != "vocabulary" for name in ctx.cfg.attacks.names):
         return []
     return [Unit(ctx.layout.attack_vocabulary, VOCABULARY, _vocabulary)]
 
@@ -119,10 +120,11 @@ def substitute_units(ctx: RunContext) -> list[Unit]:
 def _recipe(ctx: RunContext, name: str) -> Recipe:
     cfg = ctx.cfg.attacks
     settings = cfg.settings_of(name).model_dump(exclude={"budget"})
+    source: dict[str, Any] = {}
     if needs_of(name) == "mlm":
         paths = [ctx.layout.substitutes(part) for part in range(len(_parts(ctx)))]
         source = {"substitutes": StoredSubstitutes.load(paths)}
-    else:
+    elif needs_of(name) == "vocabulary":
         source = {"vocabulary": json.loads(ctx.layout.attack_vocabulary.read_text())}
     return build_recipe(name, budget=cfg.budget_of(name), settings=settings, **source)
 
