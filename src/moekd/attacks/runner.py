@@ -170,21 +170,16 @@ def attack_one(
             log.warning("example %s: discarded an unfaithful renaming (%s)", sample.idx, rejected)
             found = None
     renaming = found.renaming if found is not None else {}
-    return AttackRecord(
-        idx=sample.idx,
-        label=label,
-        prediction=int(np.argmax(original)),
-        p_true=float(original[label]),
-        status=status,
-        success=found is not None,
-        queries=engine.queries,
-        cache_hits=engine.cache_hits,
-        changed_identifiers=dict(renaming),
-        n_changed_identifiers=len(renaming),
-        n_changed_tokens=target.changed_tokens(renaming),
-        adversarial_code=found.code if found is not None else None,
+    return _record(
+        sample,
+        original,
+        status,
+        engine,
+        started,
+        code=found.code if found is not None else None,
         adversarial_p_true=float(found.score) if found is not None else None,
-        seconds=time.perf_counter() - started,
+        renaming=renaming,
+        changed_tokens=target.changed_tokens(renaming),
         rejected=rejected,
     )
 
@@ -225,21 +220,50 @@ def _attack_structure(
             sample.code, label, relations, engine, recipe.goal, original, rng
         )
     code, row = found if found is not None else (None, None)
+    return _record(
+        sample,
+        original,
+        status,
+        engine,
+        started,
+        code=code,
+        adversarial_p_true=float(row[label]) if row is not None else None,
+        changed_tokens=_changed_tokens(sample.code, code) if code is not None else 0,
+    )
+
+
+def _record(
+    sample: CodeSample,
+    original: np.ndarray,
+    status: str,
+    engine: QueryEngine,
+    started: float,
+    *,
+    code: str | None = None,
+    adversarial_p_true: float | None = None,
+    renaming: dict[str, str] | None = None,
+    changed_tokens: int = 0,
+    rejected: str | None = None,
+) -> AttackRecord:
+    """One example's record; ``code`` is the adversarial example (None: no success)."""
+    assert sample.label is not None
+    renaming = renaming or {}
     return AttackRecord(
         idx=sample.idx,
-        label=label,
+        label=sample.label,
         prediction=int(np.argmax(original)),
-        p_true=float(original[label]),
+        p_true=float(original[sample.label]),
         status=status,
         success=code is not None,
         queries=engine.queries,
         cache_hits=engine.cache_hits,
-        changed_identifiers={},
-        n_changed_identifiers=0,
-        n_changed_tokens=_changed_tokens(sample.code, code) if code is not None else 0,
+        changed_identifiers=dict(renaming),
+        n_changed_identifiers=len(renaming),
+        n_changed_tokens=changed_tokens,
         adversarial_code=code,
-        adversarial_p_true=float(row[label]) if row is not None else None,
+        adversarial_p_true=adversarial_p_true,
         seconds=time.perf_counter() - started,
+        rejected=rejected,
     )
 
 

@@ -20,6 +20,17 @@ def fingerprint(samples: Sequence[CodeSample]) -> str:
     return digest.hexdigest()
 
 
+def stratified_subset(
+    samples: Sequence[CodeSample], limit: int | None, seed: int
+) -> list[CodeSample]:
+    """``limit`` of ``samples`` drawn by label strata (all of them when ``limit`` is None or
+    not smaller): the attack set, the fidelity set."""
+    if limit is None or limit >= len(samples):
+        return list(samples)
+    fraction = limit / len(samples)
+    return stratified_split(samples, [fraction, 1 - fraction], seed)[0]
+
+
 def stratified_split(
     samples: Sequence[CodeSample],
     fractions: Sequence[float],

@@ -15,7 +15,7 @@ from moekd.attacks import MaskedLMSubstitutes, attack_samples, build_recipe, ide
 from moekd.attacks.recipes import Recipe, needs_of
 from moekd.attacks.substitute_store import StoredSubstitutes, compute_store
 from moekd.data.samples import CodeSample
-from moekd.data.splits import stratified_split
+from moekd.data.splits import stratified_subset
 from moekd.deploy.onnx_classifier import OnnxClassifier
 from moekd.errors import UserError
 from moekd.io import write_json
@@ -50,12 +50,7 @@ OWN = {  # what each attack depends on beside ATTACK
 
 
 def attack_subset(ctx: RunContext) -> list[CodeSample]:
-    cfg = ctx.cfg.attacks
-    test = ctx.splits.test
-    if cfg.limit is None or cfg.limit >= len(test):
-        return list(test)
-    fraction = cfg.limit / len(test)
-    return stratified_split(test, [fraction, 1 - fraction], cfg.seed)[0]
+    return stratified_subset(ctx.splits.test, ctx.cfg.attacks.limit, ctx.cfg.attacks.seed)
 
 
 def mlm_source(ctx: RunContext) -> str | Path:

@@ -12,7 +12,7 @@ import numpy as np
 
 from moekd.cparse.transforms import TRANSFORMATIONS, transform
 from moekd.data.samples import CodeSample
-from moekd.data.splits import stratified_split
+from moekd.data.splits import stratified_subset
 from moekd.errors import UserError
 from moekd.evaluation.fidelity import ABSENT, FidelityLabels, fidelity_summary
 from moekd.layout import TEACHER as TEACHER_TARGET
@@ -37,12 +37,7 @@ def relations(ctx: RunContext) -> list[str]:
 
 
 def fidelity_subset(ctx: RunContext) -> list[CodeSample]:
-    cfg = ctx.cfg.fidelity
-    test = ctx.splits.test
-    if cfg.limit is None or cfg.limit >= len(test):
-        return list(test)
-    fraction = cfg.limit / len(test)
-    return stratified_split(test, [fraction, 1 - fraction], cfg.seed)[0]
+    return stratified_subset(ctx.splits.test, ctx.cfg.fidelity.limit, ctx.cfg.fidelity.seed)
 
 
 def _variants(ctx: RunContext) -> Writer:
