@@ -208,10 +208,9 @@ def _attack_structure(
     engine = QueryEngine(model, recipe.budget, batched)
     engine.seed(sample.code, original)
     found = None
-    relations = recipe.transformation.applicable(sample.code, f"{seed}:{sample.idx}")
     if recipe.goal.reached(original, label):
         status = MISCLASSIFIED
-    elif not relations:
+    elif not (relations := recipe.transformation.applicable(sample.code, f"{seed}:{sample.idx}")):
         status = NO_IDENTIFIERS  # nothing to transform
     else:
         status = ATTACKED
