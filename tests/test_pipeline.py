@@ -48,12 +48,16 @@ students:
   seeds: [7, 8]
   max_length: 64
   train: {{epochs: 1, batch_size: 16, lr: 0.001}}
-methods: [vanilla_kd, compressor, avatar, moekd]
+methods: [vanilla_kd, compressor, avatar, morph, moekd]
 baselines:
   compressor: {{lr: 0.001, search: {{population: 12, generations: 8}}}}
   avatar:
     sample_limit: 40
     search: {{samples: 2, population: 12, generations: 5}}
+  morph:
+    sample_limit: 40
+    flips: {{limit: 8}}
+    search: {{samples: 2, population: 12, generations: 5, partitions: 2}}
 attacks:
   names: [alert, mhm, wir-random, struct-mhm]
   limit: 6
@@ -75,7 +79,7 @@ def _results(run: Path) -> dict:
     return json.loads((run / "results.json").read_text())
 
 
-NAMES = {"vanilla_kd-1.5mb", "compressor-1.5mb", "avatar-1.5mb", "moekd-1.5mb"}
+NAMES = {"vanilla_kd-1.5mb", "compressor-1.5mb", "avatar-1.5mb", "morph-1.5mb", "moekd-1.5mb"}
 
 
 def test_results_json_has_every_part(finished_run: tuple[Path, str]) -> None:
@@ -103,11 +107,27 @@ def test_methods_aggregate_their_seeds(finished_run: tuple[Path, str]) -> None:
 def test_searched_students_land_on_target(finished_run: tuple[Path, str]) -> None:
     run, _ = finished_run
     results = _results(run)
-    for searched in ("compressor", "avatar"):
+    for searched in ("compressor", "avatar", "morph"):
         record = json.loads((run / "search" / f"{searched}-1.5mb.json").read_text())
         assert abs(record["size_mb"] - 1.5) <= 0.05 * 1.5
         # The built student, with the vocabulary its tokenizer really learned, too.
         assert abs(results["methods"][f"{searched}-1.5mb"]["size_mb"] - 1.5) <= 0.05 * 1.5
+
+
+def test_morph_measures_flips_on_validation_variants(finished_run: tuple[Path, str]) -> None:
+    run, text = finished_run
+    ctx = RunContext(parse_config(text), run)
+    flip_set = json.loads((run / "search" / "morph-flips.json").read_text())
+    valid = {s.idx for s in ctx.splits.valid}
+    assert len(flip_set) == 8 and {row["idx"] for row in flip_set} <= valid
+    record = json.loads((run / "search" / "morph-1.5mb.json").read_text())
+    assert len(record["samples"]) == 2 and 0 <= record["predicted_flip_rate"] <= 1
+    for index, sample in enumerate(record["samples"]):
+        own = json.loads((run / "search" / "morph-1.5mb" / f"sample-{index}.json").read_text())
+        assert own["flip_rate"] == sample["flip_rate"] and 0 <= own["flip_rate"] <= 1
+        assert set(own["flips"]) == set(TRANSFORMATIONS)
+    metrics = json.loads((run / "students" / "morph-1.5mb" / "seed-7" / "metrics.json").read_text())
+    assert metrics["search"]["candidate"] == record["candidate"]
 
 
 def test_comparisons_pair_moekd_with_every_other_method(finished_run: tuple[Path, str]) -> None:
@@ -149,8 +169,8 @@ def test_report_plots_and_timings(finished_run: tuple[Path, str]) -> None:
     # Students and attacks run as units in worker processes here: the stage's wall time too,
     # and the stages in pipeline order.
     timed = list(_results(run)["timings_s"])
-    assert any(t.startswith("students (wall: 8 units in") for t in timed)
-    assert any(t.startswith("attacks (wall: 37 units in") for t in timed)  # + 1 substitutes part
+    assert any(t.startswith("students (wall: 10 units in") for t in timed)
+    assert any(t.startswith("attacks (wall: 45 units in") for t in timed)  # + 1 substitutes part
     stages = [t.split(" ")[0] for t in timed if " " not in t or "(wall:" in t]
     assert stages == STAGE_NAMES[:-1]  # the results stage records itself after results.json
 
@@ -220,11 +240,11 @@ def test_published_records_recount_every_asr_and_carry_no_code(
 ) -> None:
     out = tmp_path / "published"
     counted = publish_run(finished_run[0], out)
-    assert len(counted) == 5 * 4  # four methods and the teacher, four attacks
+    assert len(counted) == 6 * 4  # five methods and the teacher, four attacks
     records = out / "attacks"
     files = sorted(p.relative_to(records).as_posix() for p in records.rglob("*.jsonl"))
     assert "teacher/alert.jsonl" in files
-    assert "moekd-1.5mb/seed-8/mhm.jsonl" in files and len(files) == 9 * 4
+    assert "moekd-1.5mb/seed-8/mhm.jsonl" in files and len(files) == 11 * 4
     rows = [
         json.loads(line) for f in files for line in (out / "attacks" / f).read_text().splitlines()
     ]
@@ -252,7 +272,7 @@ def test_onnx_backend_attacks_int8_victims_with_label_parity(
         "  mhm: {budget: 20}",
         "methods: [moekd]\nattacks: {names: [mhm], limit: 6, budget: 20, backend: onnx, "
         "attack_teacher: false}",
-    ).replace("methods: [vanilla_kd, compressor, avatar, moekd]\n", "")
+    ).replace("methods: [vanilla_kd, compressor, avatar, morph, moekd]\n", "")
     assert "backend: onnx" in onnx
     run_pipeline(parse_config(onnx), run)
     setup = _results(run)["attack_setup"]
@@ -284,7 +304,7 @@ def test_alert_substitutes_are_computed_once_for_every_attacked_model(
     assert sorted(r["idx"] for r in rows) == sorted(s.idx for s in subset)
     stored = {r["idx"]: r["substitutes"] for r in rows}
     records = list(run.glob("attacks/**/alert/records.jsonl"))
-    assert len(records) == 9
+    assert len(records) == 11
     attacked = 0
     for path in records:
         for record in map(json.loads, path.read_text().splitlines()):

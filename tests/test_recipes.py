@@ -17,10 +17,11 @@ students:
   temperature: 3.0
   alpha: 0.25
   train: {epochs: 4, batch_size: 12, lr: 0.003}
-methods: [vanilla_kd, compressor, avatar, moekd]
+methods: [vanilla_kd, compressor, avatar, morph, moekd]
 baselines:
   compressor: {temperature: 9.0, lr: 0.0007}
   avatar: {temperature: 7.0}
+  morph: {temperature: 6.0}
 """
 ARCH = ArchSpec(
     vocab_size=900,
@@ -38,6 +39,14 @@ SEARCH = {
             "tokenizer": "WordPiece",
             "lr": 5e-4,
             "batch_size": 32,
+        }
+    },
+    "morph": {
+        "candidate": {
+            "arch": ARCH.to_dict(),
+            "tokenizer": "Unigram",
+            "lr": 2e-4,
+            "batch_size": 16,
         }
     },
 }
@@ -79,6 +88,10 @@ def test_baselines_follow_their_papers(recipes) -> None:
             assert (plan.temperature, plan.alpha) == (7.0, 0.0)
             assert (plan.train.lr, plan.train.batch_size) == (5e-4, 32)
             assert plan.tokenizer == "WordPiece" and plan.arch == ARCH
+        if student.method == "morph":
+            assert (plan.temperature, plan.alpha) == (6.0, 0.0)
+            assert (plan.train.lr, plan.train.batch_size) == (2e-4, 16)
+            assert plan.tokenizer == "Unigram" and plan.arch == ARCH
 
 
 def test_a_baseline_without_its_search_is_an_error() -> None:

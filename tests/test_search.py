@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from itertools import product
 
 import numpy as np
@@ -15,7 +16,6 @@ from moekd.architecture.avatar import (
     AvatarCandidate,
     AvatarResult,
     AvatarSearchConfig,
-    _Space,
     avatar_search,
 )
 from moekd.architecture.compressor import (
@@ -25,6 +25,10 @@ from moekd.architecture.compressor import (
     CompressorSearchConfig,
     compressor_search,
 )
+from moekd.architecture.morph import MorphResult, morph_search, pick
+from moekd.architecture.space import SearchSpace, sample_candidates
+from moekd.config import MorphSearchConfig
+from moekd.config.search import reference_directions
 from moekd.errors import ConfigError
 from moekd.models.footprint import BYTES_PER_PARAM, MB, footprint
 from moekd.models.presets import ArchSpec
@@ -149,7 +153,7 @@ def test_avatar_caps_the_max_length() -> None:
 
 
 def test_avatar_repair_makes_hidden_divisible_by_heads() -> None:
-    space = _Space(FAST_MOO, None)
+    space = SearchSpace(FAST_MOO, None)
     rng = np.random.default_rng(0)
     rows = space.repair(rng.uniform(space.low, space.high, size=(5000, len(space.genes))))
     names = [g.name for g in space.genes]
@@ -211,3 +215,73 @@ def test_vocabulary_caps_keep_searched_sizes_truthful() -> None:
     assert within(footprint(chosen.arch, seq_len=chosen.arch.max_length).size_mb, 1.5)
     for sample, _ in result.samples:
         assert sample.arch.vocab_size <= caps[sample.tokenizer]
+
+
+# ---- MORPH ---------------------------------------------------------------------------------
+FAST_MORPH = MorphSearchConfig(samples=6, population=16, generations=10, partitions=2)
+
+
+def fake_flips(candidate: AvatarCandidate) -> float:
+    """Wider students flip less (a trend the surrogate can learn)."""
+    return 0.4 - candidate.arch.hidden_size / 1000
+
+
+def run_morph(
+    target_mb: float, cfg: MorphSearchConfig, accuracy: Callable[[AvatarCandidate], float]
+) -> tuple[MorphResult, list[AvatarCandidate]]:
+    measured: list[AvatarCandidate] = []
+
+    def measure(candidates: list[AvatarCandidate]) -> list[tuple[float, float]]:
+        measured.extend(candidates)
+        return [(accuracy(c), fake_flips(c)) for c in candidates]
+
+    return morph_search(target_mb, cfg, measure, max_length_cap=256), measured
+
+
+@pytest.mark.parametrize("target_mb", [3.0, 1.5])
+def test_morph_measures_accuracy_and_flips_and_lands_within_tolerance(target_mb: float) -> None:
+    # Accuracy flat: every configuration is within the slack, so flips decide.
+    result, measured = run_morph(target_mb, FAST_MORPH, lambda c: 0.6)
+    assert len(measured) == FAST_MORPH.samples == len(set(measured))
+    assert [(s.accuracy, s.flip_rate) for s in result.samples] == [
+        (0.6, fake_flips(c)) for c in measured
+    ]
+    assert within(result.size_mb, target_mb)
+    assert result.candidate.arch.hidden_size % result.candidate.arch.num_attention_heads == 0
+    # The flip surrogate learned the trend: the pick flips less than a typical sample.
+    assert result.predicted_flip_rate <= float(np.median([s.flip_rate for s in result.samples]))
+
+
+def test_morph_samples_avatars_space_and_is_deterministic() -> None:
+    """With the same search seed and budgets MORPH distils AVATAR's very samples."""
+    first, measured = run_morph(3.0, FAST_MORPH, fake_accuracy)
+    second, _ = run_morph(3.0, FAST_MORPH, fake_accuracy)
+    assert first.candidate == second.candidate
+    avatar_cfg = AvatarSearchConfig(
+        **FAST_MORPH.model_dump(exclude={"partitions", "accuracy_slack"})
+    )
+    assert measured == sample_candidates(3.0, avatar_cfg, max_length_cap=256)
+    data = json.loads(json.dumps(first.to_dict()))
+    assert AvatarCandidate.from_dict(data["candidate"]) == first.candidate
+    assert {"accuracy", "flip_rate", "candidate"} == set(data["samples"][0])
+
+
+def test_morph_pick_trades_at_most_the_slack_for_fewer_flips() -> None:
+    # columns: size gap, -accuracy, flips, GFLOPs
+    F = np.array(
+        [
+            [0.01, -0.70, 0.30, 1.0],  # the most accurate
+            [0.01, -0.695, 0.10, 1.0],  # half a point less, far fewer flips
+            [0.01, -0.60, 0.00, 1.0],  # no flips, ten points less
+            [0.00, -0.695, 0.10, 2.0],  # as good as row 1, closer to the target
+        ]
+    )
+    assert pick(F, accuracy_slack=0.01) == 3
+    assert pick(F, accuracy_slack=0.0) == 0
+    assert pick(F, accuracy_slack=0.2) == 2
+
+
+def test_morph_population_must_cover_the_reference_directions() -> None:
+    assert reference_directions(4) == 35
+    with pytest.raises(ValueError, match="reference directions"):
+        MorphSearchConfig(population=20, partitions=4)

@@ -153,15 +153,21 @@ class RunLayout:
     def compressor_search(self, size: str) -> Path:
         return self.root / "search" / f"compressor-{size}.json"
 
-    def avatar_candidates(self, size: str) -> Path:
-        return self.root / "search" / f"avatar-{size}" / "candidates.json"
+    def surrogate_candidates(self, method: str, size: str) -> Path:
+        """The configurations AVATAR's or MORPH's search distils (``method``: avatar, morph)."""
+        return self.root / "search" / f"{method}-{size}" / "candidates.json"
 
-    def avatar_sample(self, size: str, index: int) -> Path:
-        """The validation accuracy of one briefly distilled AVATAR sample."""
-        return self.root / "search" / f"avatar-{size}" / f"sample-{index}.json"
+    def surrogate_sample(self, method: str, size: str, index: int) -> Path:
+        """What one briefly distilled sample measured (accuracy; MORPH: also its flips)."""
+        return self.root / "search" / f"{method}-{size}" / f"sample-{index}.json"
 
-    def avatar_search(self, size: str) -> Path:
-        return self.root / "search" / f"avatar-{size}.json"
+    def surrogate_search(self, method: str, size: str) -> Path:
+        return self.root / "search" / f"{method}-{size}.json"
+
+    @property
+    def flip_set(self) -> Path:
+        """MORPH's semantics-preserving variants of a validation subset."""
+        return self.root / "search" / "morph-flips.json"
 
     # ---- students ------------------------------------------------------------------------
     def student_tokenizer(self, kind: str, vocab_size: int) -> Path:

@@ -1,30 +1,14 @@
 """AVATAR's surrogate-assisted multi-objective search of a student configuration (Shi et al.,
-ICSE-SEIP 2024; reference implementation ``*/Vulnerability-Detection/Avatar/MOO.py`` with
-``distill_utils.py``, ``surrogate.py`` and ``reduction.py`` in soarsmu/Avatar).
+ICSE-SEIP 2024; reference implementation ``*/Vulnerability-Detection/Avatar/MOO.py``).
 
-Thirteen genes, integer-coded in the reference's order and with its ranges: tokenizer (BPE,
-WordPiece, Unigram, WordLevel), vocabulary 1000-46000, layers 1-12, hidden 16-256, activation
-(gelu, relu, silu, gelu_new), hidden dropout 0.2-0.5 (step 0.1), intermediate 32-3072, heads
-1-12, attention dropout 0.2-0.5, max length 256-512, position embedding, learning rate (1e-3,
-1e-4, 5e-5) and batch size (16, 32, 64), the last two configurable. A hidden size is snapped to
-the nearest multiple of its heads (the reference redraws it until it divides), so every
-candidate builds.
-
-Position embeddings: the reference offers absolute, relative_key and relative_key_query, but the
-installed transformers (5.x) RoBERTa accepts the last two and silently ignores them (same
-parameters, same outputs as absolute), so only ``absolute`` is offered; the gene stays, fixed,
-so configurations keep the reference's 13-gene shape.
-
-The flow: (a) draw ``samples`` configurations inside the size band, spread out by greedy
-max-min distance (the reference's adaptive random sampling), and have the caller's ``measure``
-distil each one; (b) fit ``BayesianRidge`` from the coded genes to the measured accuracy (the
-effectiveness indicator); (c) NSGA-II minimises [|size - target|, -predicted accuracy, GFLOPs]
-with the size band as a constraint; (d) pick one configuration from the Pareto set.
+Over the shared space (:mod:`moekd.architecture.space`): the distilled samples' validation
+accuracy fits one BayesianRidge surrogate; NSGA-II minimises [|size - target|, -predicted
+accuracy, GFLOPs] with the size band as a constraint; one configuration is picked from the
+Pareto set.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,114 +16,25 @@ from typing import Any
 
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2
-from pymoo.core.problem import Problem
-from pymoo.core.repair import Repair
-from pymoo.operators.crossover.sbx import SBX
-from pymoo.operators.mutation.pm import PM
-from pymoo.operators.repair.rounding import RoundingRepair
-from pymoo.optimize import minimize
-from sklearn.linear_model import BayesianRidge
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from moekd.config import AvatarSearchConfig
-from moekd.data.tokenizer_kinds import TOKENIZER_KINDS
-from moekd.errors import ConfigError
-from moekd.models.footprint import Footprint, footprint
-from moekd.models.presets import ArchSpec
-
-ACTIVATIONS = ("gelu", "relu", "silu", "gelu_new")
-DROPOUTS = (0.2, 0.3, 0.4, 0.5)
-POSITION_EMBEDDINGS = ("absolute",)
-LEARNING_RATES = (1e-3, 1e-4, 5e-5)
-BATCH_SIZES = (16, 32, 64)
-MAX_LENGTH_RANGE = (256, 512)
-
-
-@dataclass(frozen=True)
-class _Gene:
-    """An integer gene: the value itself, or an index into ``choices``."""
-
-    name: str
-    low: int
-    high: int
-    choices: tuple[Any, ...] | None = None
-
-    def value(self, code: int) -> Any:
-        return self.choices[code] if self.choices is not None else code
-
-
-def _categorical(name: str, choices: tuple[Any, ...]) -> _Gene:
-    return _Gene(name, 0, len(choices) - 1, choices)
-
-
-def _genes(
-    max_length_cap: int | None,
-    learning_rates: tuple[float, ...] = LEARNING_RATES,
-    batch_sizes: tuple[int, ...] = BATCH_SIZES,
-) -> tuple[_Gene, ...]:
-    """The 13 genes in the reference's order; a cap lowers the max-length range (to a single
-    value when the cap is under 256)."""
-    high = MAX_LENGTH_RANGE[1] if max_length_cap is None else min(max_length_cap, 512)
-    if high < 1:
-        raise ConfigError(f"max length cap must be positive, got {max_length_cap}")
-    low = min(MAX_LENGTH_RANGE[0], high)
-    return (
-        _categorical("tokenizer", TOKENIZER_KINDS),
-        _Gene("vocab_size", 1000, 46000),
-        _Gene("num_hidden_layers", 1, 12),
-        _Gene("hidden_size", 16, 256),
-        _categorical("hidden_act", ACTIVATIONS),
-        _categorical("hidden_dropout_prob", DROPOUTS),
-        _Gene("intermediate_size", 32, 3072),
-        _Gene("num_attention_heads", 1, 12),
-        _categorical("attention_probs_dropout_prob", DROPOUTS),
-        _Gene("max_length", low, high),
-        _categorical("position_embedding_type", POSITION_EMBEDDINGS),
-        _categorical("lr", learning_rates),
-        _categorical("batch_size", batch_sizes),
-    )
-
-
-_NAMES = tuple(g.name for g in _genes(None))
-_VOCAB, _HIDDEN, _HEADS = (
-    _NAMES.index(n) for n in ("vocab_size", "hidden_size", "num_attention_heads")
+from moekd.architecture.space import (
+    POSITION_EMBEDDINGS,
+    AvatarCandidate,
+    SurrogateProblem,
+    draw_samples,
+    fit_surrogate,
+    integer_operators,
+    pareto_set,
 )
-_NOT_ARCH = ("tokenizer", "lr", "batch_size")
+from moekd.config import AvatarSearchConfig
 
-
-@dataclass(frozen=True)
-class AvatarCandidate:
-    """One point of AVATAR's space: the student's architecture plus how it is trained."""
-
-    arch: ArchSpec
-    tokenizer: str
-    lr: float
-    batch_size: int
-
-    def __post_init__(self) -> None:
-        if self.tokenizer not in TOKENIZER_KINDS:
-            raise ConfigError(
-                f"unknown tokenizer kind {self.tokenizer!r}; "
-                f"choose one of {', '.join(TOKENIZER_KINDS)}"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "arch": self.arch.to_dict(),
-            "tokenizer": self.tokenizer,
-            "lr": self.lr,
-            "batch_size": self.batch_size,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AvatarCandidate:
-        return cls(
-            arch=ArchSpec(**data["arch"]),
-            tokenizer=str(data["tokenizer"]),
-            lr=float(data["lr"]),
-            batch_size=int(data["batch_size"]),
-        )
+__all__ = [
+    "POSITION_EMBEDDINGS",
+    "AvatarCandidate",
+    "AvatarResult",
+    "AvatarSearchConfig",
+    "avatar_search",
+]
 
 
 @dataclass(frozen=True)
@@ -166,163 +61,6 @@ class AvatarResult:
         }
 
 
-class _Space:
-    """Decoding, repair and (memoised) footprints of coded gene rows."""
-
-    def __init__(
-        self,
-        cfg: AvatarSearchConfig,
-        max_length_cap: int | None,
-        vocab_caps: Mapping[str, int] | None = None,
-    ) -> None:
-        self.genes = _genes(max_length_cap, cfg.learning_rates, cfg.batch_sizes)
-        self.vocab_caps = dict(vocab_caps or {})
-        self.low = np.array([g.low for g in self.genes])
-        self.high = np.array([g.high for g in self.genes])
-        self._footprints: dict[tuple[int, ...], Footprint] = {}
-
-    def vocab_cap(self, row: Sequence[int]) -> int | None:
-        """The most entries the row's tokenizer kind reaches on the caller's corpus."""
-        return self.vocab_caps.get(self.genes[0].value(int(row[0])))
-
-    def candidate(self, row: Sequence[int]) -> AvatarCandidate:
-        values = {g.name: g.value(int(c)) for g, c in zip(self.genes, row, strict=True)}
-        cap = self.vocab_caps.get(values["tokenizer"])
-        if cap is not None:  # a bigger vocabulary gene would build the same, smaller model
-            values["vocab_size"] = min(values["vocab_size"], cap)
-        arch = ArchSpec(**{k: v for k, v in values.items() if k not in _NOT_ARCH})
-        return AvatarCandidate(arch, values["tokenizer"], values["lr"], values["batch_size"])
-
-    def repair(self, X: np.ndarray) -> np.ndarray:
-        """Rounds into bounds and snaps each hidden size to the nearest multiple of its heads
-        that stays in range (16 <= hidden, heads <= 12, so one always exists)."""
-        X = np.clip(np.rint(X), self.low, self.high).astype(int)
-        heads = X[:, _HEADS]
-        lowest = -(-self.low[_HIDDEN] // heads) * heads
-        highest = (self.high[_HIDDEN] // heads) * heads
-        X[:, _HIDDEN] = np.clip(np.rint(X[:, _HIDDEN] / heads).astype(int) * heads, lowest, highest)
-        return X
-
-    def footprint(self, row: Sequence[int]) -> Footprint:
-        key = tuple(int(c) for c in row)
-        if key not in self._footprints:
-            arch = self.candidate(key).arch
-            self._footprints[key] = footprint(arch, seq_len=arch.max_length)
-        return self._footprints[key]
-
-
-class _HeadsRepair(Repair):
-    def __init__(self, space: _Space) -> None:
-        super().__init__()
-        self.space = space
-
-    def _do(self, problem: Problem, X: np.ndarray, **kwargs: Any) -> np.ndarray:
-        return self.space.repair(X)
-
-
-class _AvatarProblem(Problem):
-    def __init__(
-        self, space: _Space, target_mb: float, tolerance: float, surrogate: Pipeline
-    ) -> None:
-        super().__init__(
-            n_var=len(space.genes),
-            n_obj=3,
-            n_ieq_constr=1,
-            xl=space.low.astype(float),
-            xu=space.high.astype(float),
-            vtype=int,
-        )
-        self.space = space
-        self.target_mb = target_mb
-        self.band = tolerance * target_mb
-        self.surrogate = surrogate
-
-    def _evaluate(self, X: np.ndarray, out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
-        rows = self.space.repair(X)
-        fps = [self.space.footprint(r) for r in rows]
-        gap = np.abs(np.array([f.size_mb for f in fps]) - self.target_mb)
-        predicted = self.surrogate.predict(rows.astype(float))
-        out["F"] = np.column_stack([gap, -predicted, [f.gflops for f in fps]])
-        out["G"] = (gap - self.band)[:, None]
-
-
-def _sample_in_band(
-    space: _Space, target_mb: float, band: float, count: int, rng: np.random.Generator
-) -> np.ndarray:
-    """``count`` random coded rows whose size is within ``band`` MB of the target.
-
-    Other genes are drawn uniformly; the vocabulary is then drawn among the values that land in
-    the band. Parameters grow linearly with the vocabulary (one embedding row each), so two
-    footprints give that interval, instead of rejecting nearly every uniform draw."""
-    rows: list[np.ndarray] = []
-    for _ in range(200 * count):
-        if len(rows) == count:
-            break
-        row = space.repair(rng.integers(space.low, space.high + 1)[None, :])[0]
-        v_low = int(space.low[_VOCAB])
-        v_high = min(int(space.high[_VOCAB]), space.vocab_cap(row) or int(space.high[_VOCAB]))
-        if v_high <= v_low:  # the corpus caps this tokenizer below the gene's range
-            row[_VOCAB] = v_low
-            if abs(space.footprint(row).size_mb - target_mb) <= band:
-                rows.append(row)
-            continue
-        row[_VOCAB] = v_low
-        size_low = space.footprint(row).size_mb
-        row[_VOCAB] = v_high
-        per_entry = (space.footprint(row).size_mb - size_low) / (v_high - v_low)
-        first = max(v_low, math.ceil(v_low + (target_mb - band - size_low) / per_entry))
-        last = min(v_high, math.floor(v_low + (target_mb + band - size_low) / per_entry))
-        if first > last:
-            continue
-        row[_VOCAB] = rng.integers(first, last + 1)
-        if abs(space.footprint(row).size_mb - target_mb) <= band:
-            rows.append(row)
-    if len(rows) < count:
-        raise ConfigError(
-            f"AVATAR's search space holds too few configurations of {target_mb} MB "
-            f"(+-{band:.3f} MB); widen the size tolerance"
-        )
-    return np.array(rows)
-
-
-def _spread(pool: np.ndarray, count: int, scale: np.ndarray) -> list[int]:
-    """Greedy max-min selection: each pick is the pool row farthest from those already picked."""
-    points = pool / scale
-    chosen = [0]
-    nearest = np.linalg.norm(points - points[0], axis=1)
-    while len(chosen) < count:
-        pick = int(np.argmax(nearest))
-        chosen.append(pick)
-        nearest = np.minimum(nearest, np.linalg.norm(points - points[pick], axis=1))
-    return chosen
-
-
-def _sampled(
-    target_mb: float,
-    cfg: AvatarSearchConfig,
-    space: _Space,
-) -> tuple[np.ndarray, list[int]]:
-    """The pool of in-band configurations and the ``cfg.samples`` spread out among them."""
-    if target_mb <= 0:
-        raise ConfigError(f"target size must be positive, got {target_mb} MB")
-    rng = np.random.default_rng(cfg.seed)
-    band = cfg.size_tolerance * target_mb
-    pool = _sample_in_band(space, target_mb, band, max(10 * cfg.samples, cfg.population), rng)
-    return pool, _spread(pool, cfg.samples, np.maximum(space.high - space.low, 1))
-
-
-def avatar_candidates(
-    target_mb: float,
-    cfg: AvatarSearchConfig,
-    max_length_cap: int | None = None,
-    vocab_caps: Mapping[str, int] | None = None,
-) -> list[AvatarCandidate]:
-    """The ``cfg.samples`` configurations to distil for the surrogate (deterministic)."""
-    space = _Space(cfg, max_length_cap, vocab_caps)
-    pool, chosen = _sampled(target_mb, cfg, space)
-    return [space.candidate(row) for row in pool[chosen]]
-
-
 def avatar_search(
     target_mb: float,
     cfg: AvatarSearchConfig,
@@ -331,58 +69,44 @@ def avatar_search(
     vocab_caps: Mapping[str, int] | None = None,
 ) -> AvatarResult:
     """Run AVATAR towards ``target_mb``; ``measure`` distils the candidates of
-    :func:`avatar_candidates` (called once, with all of them, so it may distil them in parallel,
-    or read them from where they were distilled) and returns their validation accuracies.
+    :func:`moekd.architecture.space.sample_candidates` (called once, with all of them, so it
+    may distil them in parallel, or read them from where they were distilled) and returns
+    their validation accuracies.
 
-    ``vocab_caps`` (tokenizer kind -> the most entries it learns on the distillation corpus)
-    keeps sizes honest: on a small corpus a 40,000-entry WordLevel gene builds a model with the
-    corpus's few thousand words, far under the target, so candidates are sized with the
-    vocabulary they will really get.
+    ``vocab_caps``: see :func:`moekd.architecture.space.draw_samples`.
 
     Final pick: the reference stops at the Pareto set (``MOO.py`` writes the whole archive to
     ``pareto_set.csv`` and chooses outside the code), so here the configuration with the highest
     predicted accuracy among the Pareto set, all of which meet the size band; ties go to the
-    smaller size gap, then fewer GFLOPs. The distilled samples seed NSGA-II's first population,
-    so a configuration inside the band always survives to the end.
+    smaller size gap, then fewer GFLOPs.
     """
     start = time.perf_counter()
-    space = _Space(cfg, max_length_cap, vocab_caps)
-    pool, chosen = _sampled(target_mb, cfg, space)
-    sampled = pool[chosen]
-    candidates = [space.candidate(row) for row in sampled]
+    drawn = draw_samples(target_mb, cfg, max_length_cap, vocab_caps)
+    space, candidates = drawn.space, drawn.candidates
     accuracies = [float(a) for a in measure(candidates)]
     if len(accuracies) != len(candidates):
         raise ValueError(f"measure returned {len(accuracies)} accuracies for {len(candidates)}")
-    if not all(math.isfinite(a) for a in accuracies):
-        raise ValueError(f"measure returned a non-finite accuracy: {accuracies}")
+    surrogate = fit_surrogate(drawn.rows, accuracies)
 
-    surrogate = make_pipeline(StandardScaler(), BayesianRidge())
-    surrogate.fit(sampled.astype(float), np.array(accuracies))
-
-    rest = np.delete(pool, chosen, axis=0)[: max(cfg.population - cfg.samples, 0)]
-    problem = _AvatarProblem(space, target_mb, cfg.size_tolerance, surrogate)
+    problem = SurrogateProblem(
+        space, target_mb, cfg.size_tolerance, [lambda rows: -surrogate.predict(rows)]
+    )
     algorithm = NSGA2(
         pop_size=cfg.population,
-        sampling=np.vstack([sampled, rest]),
-        crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
-        mutation=PM(eta=20, vtype=float, repair=RoundingRepair()),
-        repair=_HeadsRepair(space),
-        eliminate_duplicates=True,
+        sampling=drawn.initial_population(cfg.population),
+        **integer_operators(space),
     )
-    res = minimize(problem, algorithm, ("n_gen", cfg.generations), seed=cfg.seed, verbose=False)
-
-    opt = res.opt[res.opt.get("CV").ravel() <= 0]
-    pareto = space.repair(np.atleast_2d(opt.get("X")))
-    F = np.atleast_2d(opt.get("F"))
+    found = pareto_set(problem, algorithm, cfg.generations, cfg.seed)
+    F = found.F
     best = int(np.lexsort((F[:, 2], F[:, 0], F[:, 1]))[0])
-    fp = space.footprint(pareto[best])
+    fp = space.footprint(found.rows[best])
     return AvatarResult(
-        candidate=space.candidate(pareto[best]),
+        candidate=space.candidate(found.rows[best]),
         size_mb=fp.size_mb,
         gflops=fp.gflops,
         predicted_accuracy=float(-F[best, 1]),
         samples=tuple(zip(candidates, accuracies, strict=True)),
-        pareto_size=len(pareto),
-        evaluations=int(res.algorithm.evaluator.n_eval),
+        pareto_size=len(found.rows),
+        evaluations=found.evaluations,
         seconds=time.perf_counter() - start,
     )

@@ -13,9 +13,11 @@ from moekd.config.experiment import (
     ExperimentConfig,
     ExpertsConfig,
     FidelityConfig,
+    FlipSetConfig,
     MethodName,
     MethodSpec,
     MhmConfig,
+    MorphConfig,
     PretrainConfig,
     RouterConfig,
     StructMhmConfig,
@@ -25,7 +27,7 @@ from moekd.config.experiment import (
     WirRandomConfig,
 )
 from moekd.config.loading import PACKAGED_CONFIGS, load_config, parse_config, resolve_config_path
-from moekd.config.search import AvatarSearchConfig, CompressorSearchConfig
+from moekd.config.search import AvatarSearchConfig, CompressorSearchConfig, MorphSearchConfig
 from moekd.config.training import TrainSettings
 
 __all__ = [
@@ -43,9 +45,12 @@ __all__ = [
     "ExperimentConfig",
     "ExpertsConfig",
     "FidelityConfig",
+    "FlipSetConfig",
     "MethodName",
     "MethodSpec",
     "MhmConfig",
+    "MorphConfig",
+    "MorphSearchConfig",
     "PretrainConfig",
     "RouterConfig",
     "StudentSize",

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from moekd.config.search import AvatarSearchConfig, CompressorSearchConfig
+from moekd.config.search import AvatarSearchConfig, CompressorSearchConfig, MorphSearchConfig
 from moekd.config.training import TrainSettings
 
 
@@ -137,7 +137,7 @@ class StudentsConfig(_Strict):
         return next(s for s in self.sizes if s.label == label)
 
 
-MethodName = Literal["vanilla_kd", "compressor", "avatar", "moekd"]
+MethodName = Literal["vanilla_kd", "compressor", "avatar", "morph", "moekd"]
 
 
 class MethodSpec(_Strict):
@@ -170,9 +170,28 @@ class AvatarConfig(_Strict):
     temperature: float = Field(10.0, gt=0)
 
 
+class FlipSetConfig(_Strict):
+    """The validation functions (a stratified subset) whose semantics-preserving variants
+    measure a candidate's prediction flips."""
+
+    limit: int | None = Field(200, ge=1, description="validation functions varied (None: all)")
+    relations: list[str] | None = Field(None, description="None: every transformation")
+    seed: int = 0
+
+
+class MorphConfig(AvatarConfig):
+    """MORPH (Panichella, ICSE 2025): AVATAR's space and samples, each sample also measured for
+    prediction flips on ``flips``' variants; NSGA-III over [size gap, -accuracy, flips, GFLOPs]
+    on two surrogates; then AVATAR's KL-only KD."""
+
+    search: MorphSearchConfig = MorphSearchConfig()
+    flips: FlipSetConfig = FlipSetConfig()
+
+
 class BaselinesConfig(_Strict):
     compressor: CompressorConfig = CompressorConfig()
     avatar: AvatarConfig = AvatarConfig()
+    morph: MorphConfig = MorphConfig()
 
 
 def _own_budget() -> Any:
@@ -277,7 +296,7 @@ class ExperimentConfig(_Strict):
     router: RouterConfig = RouterConfig()
     students: StudentsConfig = StudentsConfig()
     methods: list[MethodName | MethodSpec] = Field(
-        default_factory=lambda: ["vanilla_kd", "compressor", "avatar", "moekd"]
+        default_factory=lambda: ["vanilla_kd", "compressor", "avatar", "morph", "moekd"]
     )
     baselines: BaselinesConfig = BaselinesConfig()
     attacks: AttacksConfig = AttacksConfig()

@@ -3,9 +3,10 @@ does not import pymoo, scikit-learn or torch."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class CompressorSearchConfig(BaseModel):
@@ -43,3 +44,32 @@ class AvatarSearchConfig(BaseModel):
         (16, 32, 64), min_length=1, description="the batch-size gene's choices"
     )
     seed: int = 0
+
+
+class MorphSearchConfig(AvatarSearchConfig):
+    """MORPH's search over AVATAR's space: four objectives (size gap, accuracy, prediction
+    flips, GFLOPs), so NSGA-III with Das-Dennis reference directions of ``partitions``
+    divisions; the pick trades at most ``accuracy_slack`` predicted accuracy for fewer flips."""
+
+    partitions: int = Field(4, ge=1, description="divisions of NSGA-III's reference directions")
+    accuracy_slack: float = Field(
+        0.01, ge=0, le=1, description="predicted accuracy given up at most for fewer flips"
+    )
+
+    @model_validator(mode="after")
+    def _population_covers_directions(self) -> MorphSearchConfig:
+        needed = reference_directions(self.partitions)
+        if self.population < needed:
+            raise ValueError(
+                f"population {self.population} is smaller than NSGA-III's {needed} reference "
+                f"directions at {self.partitions} partitions"
+            )
+        return self
+
+
+MORPH_OBJECTIVES = 4
+
+
+def reference_directions(partitions: int, objectives: int = MORPH_OBJECTIVES) -> int:
+    """How many Das-Dennis directions ``partitions`` divisions give: C(p + m - 1, m - 1)."""
+    return math.comb(partitions + objectives - 1, objectives - 1)

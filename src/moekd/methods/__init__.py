@@ -4,6 +4,8 @@
 ``compressor``: the teacher's soft labels -> an architecture found by Compressor's GA.
 ``avatar``: the teacher's soft labels -> an architecture found by AVATAR's surrogate-assisted
 multi-objective search.
+``morph``: the teacher's soft labels -> an architecture found by MORPH's many-objective search
+(AVATAR's space, prediction flips on metamorphic variants as one more objective).
 ``moekd``: the router-weighted mixture of experts' soft labels -> the fixed student preset.
 """
 
@@ -20,13 +22,14 @@ from moekd.layout import student_target
 class Method:
     name: str
     knowledge: Literal["teacher", "moe"]  # a knowledge source of the run
-    student: Literal["preset", "compressor", "avatar"]  # how the architecture is chosen
+    student: Literal["preset", "compressor", "avatar", "morph"]  # how the architecture is chosen
 
 
 METHODS: dict[str, Method] = {
     "vanilla_kd": Method("vanilla_kd", knowledge="teacher", student="preset"),
     "compressor": Method("compressor", knowledge="teacher", student="compressor"),
     "avatar": Method("avatar", knowledge="teacher", student="avatar"),
+    "morph": Method("morph", knowledge="teacher", student="morph"),
     "moekd": Method("moekd", knowledge="moe", student="preset"),
 }
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from moekd.architecture.avatar import AvatarCandidate
+from moekd.architecture.space import AvatarCandidate
 from moekd.config import ExperimentConfig, TrainSettings
 from moekd.methods import Student
 from moekd.models.presets import ArchSpec, student_preset
@@ -44,9 +44,10 @@ def recipe(
     cfg: ExperimentConfig, student: Student, search: dict[str, Any] | None = None
 ) -> StudentRecipe:
     """Fixed-preset methods share ``students``' settings; the baselines follow their papers:
-    KL only (alpha 0) at their own temperature, Compressor at its own learning rate, AVATAR at
-    the learning rate and batch size its search chose (``search``: the search's record). Epochs
-    are ``students.train``'s for all, so every method gets the same distillation budget."""
+    KL only (alpha 0) at their own temperature, Compressor at its own learning rate, AVATAR
+    and MORPH at the learning rate and batch size their search chose (``search``: the
+    search's record). Epochs are ``students.train``'s for all, so every method gets the same
+    distillation budget."""
     students = cfg.students
     train = students.train.model_copy(update={"seed": student.seed})
     kind = student.spec.student
@@ -66,10 +67,11 @@ def recipe(
             search=search,
         )
     candidate = AvatarCandidate.from_dict(search["candidate"])
+    baseline = cfg.baselines.avatar if kind == "avatar" else cfg.baselines.morph
     return StudentRecipe(
         candidate.arch,
         candidate.tokenizer,
-        cfg.baselines.avatar.temperature,
+        baseline.temperature,
         0.0,
         train.model_copy(update={"lr": candidate.lr, "batch_size": candidate.batch_size}),
         search=search,

@@ -5,16 +5,18 @@ models; each model's labels are their own unit."""
 from __future__ import annotations
 
 import json
-import random
 from typing import Any
 
-import numpy as np
-
-from moekd.cparse.transforms import TRANSFORMATIONS, transform
 from moekd.data.samples import CodeSample
 from moekd.data.splits import stratified_subset
-from moekd.errors import UserError
-from moekd.evaluation.fidelity import ABSENT, FidelityLabels, fidelity_summary
+from moekd.evaluation.fidelity import (
+    FidelityLabels,
+    checked_relations,
+    fidelity_summary,
+    labels_of,
+    predict_labels,
+    variant_rows,
+)
 from moekd.layout import TEACHER as TEACHER_TARGET
 from moekd.methods import students_of
 from moekd.models.classifier import HFClassifier
@@ -27,13 +29,7 @@ FIDELITY = ("seed", "data", "fidelity")
 
 
 def relations(ctx: RunContext) -> list[str]:
-    chosen = ctx.cfg.fidelity.relations or list(TRANSFORMATIONS)
-    unknown = [r for r in chosen if r not in TRANSFORMATIONS]
-    if unknown:
-        raise UserError(
-            f"fidelity.relations: unknown {', '.join(unknown)}; known: {', '.join(TRANSFORMATIONS)}"
-        )
-    return chosen
+    return checked_relations(ctx.cfg.fidelity.relations, "fidelity.relations")
 
 
 def fidelity_subset(ctx: RunContext) -> list[CodeSample]:
@@ -42,15 +38,9 @@ def fidelity_subset(ctx: RunContext) -> list[CodeSample]:
 
 def _variants(ctx: RunContext) -> Writer:
     """Each function's variant under each relation (null where it does not apply)."""
-    seed = ctx.cfg.fidelity.seed
-    rows = []
-    for sample in fidelity_subset(ctx):
-        variants = {}
-        for relation in relations(ctx):
-            found = transform(sample.code, relation, random.Random(f"{seed}:{sample.idx}"))
-            variants[relation] = None if found is None else found.code
-        rows.append({"idx": sample.idx, "variants": variants})
-    return write_json_artifact(rows)
+    return write_json_artifact(
+        variant_rows(fidelity_subset(ctx), relations(ctx), ctx.cfg.fidelity.seed)
+    )
 
 
 def variant_units(ctx: RunContext) -> list[Unit]:
@@ -69,15 +59,7 @@ def fidelity_targets(ctx: RunContext) -> dict[str, tuple[tuple[str, ...], str]]:
 def _labels(ctx: RunContext, target: str) -> Writer:
     model = HFClassifier.load(ctx.layout.model(target))
     rows = json.loads(ctx.layout.fidelity_variants.read_text())
-    subset = fidelity_subset(ctx)
-    originals = model.predict_proba([s.code for s in subset]).argmax(1).tolist()
-    labels: dict[str, Any] = {"originals": originals, "variants": {}}
-    for relation in relations(ctx):
-        codes = [row["variants"][relation] for row in rows]
-        present = [c for c in codes if c is not None]
-        predicted = iter(model.predict_proba(present).argmax(1).tolist() if present else [])
-        labels["variants"][relation] = [None if c is None else next(predicted) for c in codes]
-    return write_json_artifact(labels)
+    return write_json_artifact(predict_labels(model, fidelity_subset(ctx), rows))
 
 
 def label_units(ctx: RunContext) -> list[Unit]:
@@ -103,14 +85,7 @@ def gather_fidelity(ctx: RunContext) -> dict[str, Any] | None:
     for target in fidelity_targets(ctx):
         path = ctx.layout.fidelity_labels(target)
         if path.exists():
-            data = json.loads(path.read_text())
-            found[target] = FidelityLabels(
-                np.array(data["originals"]),
-                {
-                    r: np.array([ABSENT if v is None else v for v in values])
-                    for r, values in data["variants"].items()
-                },
-            )
+            found[target] = labels_of(json.loads(path.read_text()))
     if TEACHER_TARGET not in found:
         return None
     groups = {TEACHER_TARGET: TEACHER_TARGET} | {

@@ -103,7 +103,8 @@ def timings(ctx: RunContext) -> dict[str, float]:
     for size in ctx.cfg.students.sizes:
         for method, path in (
             ("compressor", layout.compressor_search(size.label)),
-            ("avatar", layout.avatar_search(size.label)),
+            ("avatar", layout.surrogate_search("avatar", size.label)),
+            ("morph", layout.surrogate_search("morph", size.label)),
         ):
             record = _read(path)
             if record is not None:

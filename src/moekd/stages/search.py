@@ -2,8 +2,10 @@
 ``RUN/search/`` so every seed (and a rerun) distils the same architecture.
 
 Steps: the vocabulary each tokenizer kind really learns (caps that keep sizes honest);
-Compressor's GA; AVATAR's samples (chosen, their tokenizers trained, each distilled briefly as
-its own unit) and then its surrogate-assisted NSGA-II over them.
+Compressor's GA; MORPH's flip set (variants of validation functions); AVATAR's and MORPH's
+samples (chosen, their tokenizers trained, each distilled briefly as its own unit; MORPH's also
+counted for prediction flips) and then each one's surrogate-assisted search over them
+(AVATAR: NSGA-II; MORPH: NSGA-III).
 """
 
 from __future__ import annotations
@@ -15,10 +17,23 @@ from typing import Any
 
 import numpy as np
 
-from moekd.architecture.avatar import AvatarCandidate, avatar_candidates, avatar_search
+from moekd.architecture.avatar import AvatarResult, avatar_search
 from moekd.architecture.compressor import VOCAB_SIZES, compressor_search
-from moekd.config import StudentSize
+from moekd.architecture.morph import MorphResult, morph_search
+from moekd.architecture.space import AvatarCandidate, sample_candidates
+from moekd.config import AvatarConfig, StudentSize
+from moekd.data.samples import CodeSample
+from moekd.data.splits import stratified_subset
 from moekd.data.tokenizer_kinds import TOKENIZER_KINDS, train_tokenizer
+from moekd.evaluation.fidelity import (
+    checked_relations,
+    flip_rates,
+    labels_of,
+    pooled_flip_rate,
+    predict_labels,
+    variant_rows,
+)
+from moekd.models.classifier import HFClassifier
 from moekd.stages.context import RunContext
 from moekd.stages.knowledge import ROUTER
 from moekd.stages.tokenizers import student_tokenizer, student_tokenizer_units
@@ -33,7 +48,6 @@ COMPRESSOR = (
     "baselines.compressor.search",
     "baselines.compressor.block",
 )
-AVATAR_SPACE = ("data", "students.max_length", "baselines.avatar.search")
 # What a distilled student depends on: its knowledge, its block and its training.
 DISTILLED = (
     *ROUTER,
@@ -42,7 +56,6 @@ DISTILLED = (
     "students.alpha",
     "students.train",
 )
-AVATAR = (*DISTILLED, "baselines.avatar")
 
 
 def _sizes(ctx: RunContext, method: str) -> list[StudentSize]:
@@ -84,7 +97,7 @@ def vocab_caps(ctx: RunContext, kinds: tuple[str, ...]) -> dict[str, int]:
 
 
 def _needed_kinds(ctx: RunContext) -> tuple[str, ...]:
-    if _sizes(ctx, "avatar"):
+    if any(_sizes(ctx, method) for method in SURROGATE_SEARCHES):
         return TOKENIZER_KINDS
     return ("BPE",) if _sizes(ctx, "compressor") else ()
 
@@ -114,42 +127,102 @@ def compressor_units(ctx: RunContext) -> list[Unit]:
     return _per_size(ctx, "compressor", ctx.layout.compressor_search, COMPRESSOR, _compressor)
 
 
-# ---- AVATAR ------------------------------------------------------------------------------
-def _candidates(ctx: RunContext, size: StudentSize) -> Writer:
-    found = avatar_candidates(
+# ---- AVATAR and MORPH: surrogate-assisted searches over AVATAR's space ------------------
+SURROGATE_SEARCHES = ("avatar", "morph")
+FLIP_SET = ("data", "baselines.morph.flips")
+
+
+def _space(method: str) -> tuple[str, ...]:
+    return ("data", "students.max_length", f"baselines.{method}.search")
+
+
+def _sample_depends(method: str) -> tuple[str, ...]:
+    """A sample is a distillation: it depends on the knowledge and the method's settings."""
+    return (*DISTILLED, f"baselines.{method}")
+
+
+def _settings(ctx: RunContext, method: str) -> AvatarConfig:
+    return ctx.cfg.baselines.avatar if method == "avatar" else ctx.cfg.baselines.morph
+
+
+def _candidates(ctx: RunContext, method: str, size: StudentSize) -> Writer:
+    found = sample_candidates(
         size.target_mb,
-        ctx.cfg.baselines.avatar.search,
+        _settings(ctx, method).search,
         max_length_cap=ctx.cfg.students.max_length,
         vocab_caps=vocab_caps(ctx, TOKENIZER_KINDS),
     )
     return write_json_artifact([c.to_dict() for c in found])
 
 
-def read_candidates(ctx: RunContext, size: StudentSize) -> list[AvatarCandidate]:
-    return [AvatarCandidate.from_dict(c) for c in _read(ctx.layout.avatar_candidates(size.label))]
+def read_candidates(ctx: RunContext, method: str, size: StudentSize) -> list[AvatarCandidate]:
+    path = ctx.layout.surrogate_candidates(method, size.label)
+    return [AvatarCandidate.from_dict(c) for c in _read(path)]
 
 
 def candidate_units(ctx: RunContext) -> list[Unit]:
-    return _per_size(ctx, "avatar", ctx.layout.avatar_candidates, AVATAR_SPACE, _candidates)
+    return [
+        Unit(
+            ctx.layout.surrogate_candidates(method, size.label),
+            _space(method),
+            _candidates,
+            (method, size),
+            _size_salt(size),
+        )
+        for method in SURROGATE_SEARCHES
+        for size in _sizes(ctx, method)
+    ]
 
 
 def sample_tokenizer_units(ctx: RunContext) -> list[Unit]:
     needs = [
-        (c.tokenizer, c.arch) for size in _sizes(ctx, "avatar") for c in read_candidates(ctx, size)
+        (c.tokenizer, c.arch)
+        for method in SURROGATE_SEARCHES
+        for size in _sizes(ctx, method)
+        for c in read_candidates(ctx, method, size)
     ]
     return student_tokenizer_units(ctx, needs)
 
 
-def _sample(ctx: RunContext, size: StudentSize, index: int) -> Writer:
-    """Really distil one AVATAR sample briefly (teacher knowledge, a fixed subset of the
-    distillation split, ``baselines.avatar.sample_epochs``): its validation accuracy."""
-    settings = ctx.cfg.baselines.avatar
-    candidate = read_candidates(ctx, size)[index]
+# ---- MORPH's flip set --------------------------------------------------------------------
+def _flip_subset(ctx: RunContext) -> list[CodeSample]:
+    flips = ctx.cfg.baselines.morph.flips
+    return stratified_subset(ctx.splits.valid, flips.limit, flips.seed)
+
+
+def _flip_set(ctx: RunContext) -> Writer:
+    """Semantics-preserving variants of a validation subset: never the test split, which
+    judges the methods."""
+    flips = ctx.cfg.baselines.morph.flips
+    chosen = checked_relations(flips.relations, "baselines.morph.flips.relations")
+    return write_json_artifact(variant_rows(_flip_subset(ctx), chosen, flips.seed))
+
+
+def flip_set_units(ctx: RunContext) -> list[Unit]:
+    if not _sizes(ctx, "morph"):
+        return []
+    return [Unit(ctx.layout.flip_set, FLIP_SET, _flip_set)]
+
+
+def _flips(ctx: RunContext, model_folder: Path) -> dict[str, Any]:
+    """A distilled sample's prediction flips on the flip set: pooled and per relation."""
+    rows = json.loads(ctx.layout.flip_set.read_text())
+    labels = labels_of(predict_labels(HFClassifier.load(model_folder), _flip_subset(ctx), rows))
+    return {"flip_rate": pooled_flip_rate(labels), "flips": flip_rates(labels)}
+
+
+# ---- the samples -------------------------------------------------------------------------
+def _sample(ctx: RunContext, method: str, size: StudentSize, index: int) -> Writer:
+    """Really distil one sample briefly (teacher knowledge, a fixed subset of the distillation
+    split, ``sample_epochs``): its validation accuracy, and for MORPH its flips."""
+    settings = _settings(ctx, method)
+    candidate = read_candidates(ctx, method, size)[index]
     pool = ctx.splits.unlabeled
     rng = np.random.default_rng(settings.search.seed)
     limit = settings.sample_limit
     picked = np.sort(rng.permutation(len(pool))[:limit]) if limit else np.arange(len(pool))
     knowledge = np.load(ctx.layout.knowledge_source("teacher"))
+    work = ctx.layout.work_of(ctx.layout.surrogate_sample(method, size.label, index))
     result = distill(
         candidate.arch,
         student_tokenizer(ctx, candidate.tokenizer, candidate.arch),
@@ -164,58 +237,88 @@ def _sample(ctx: RunContext, size: StudentSize, index: int) -> Writer:
                 "seed": settings.search.seed,
             }
         ),
-        ctx.layout.work_of(ctx.layout.avatar_sample(size.label, index)),
+        work,
         settings.temperature,
-        description=f"avatar sample {index + 1}/{settings.search.samples}",
+        description=f"{method} sample {index + 1}/{settings.search.samples}",
     )
-    return write_json_artifact(
-        {"candidate": candidate.to_dict(), "accuracy": float(result.best_metrics["accuracy"])}
-    )
+    record = {"candidate": candidate.to_dict(), "accuracy": float(result.best_metrics["accuracy"])}
+    if method == "morph":
+        record |= _flips(ctx, work / "best")
+    return write_json_artifact(record)
 
 
 def sample_units(ctx: RunContext) -> list[Unit]:
     return [
         Unit(
-            ctx.layout.avatar_sample(size.label, index),
-            AVATAR,
+            ctx.layout.surrogate_sample(method, size.label, index),
+            _sample_depends(method),
             _sample,
-            (size, index),
+            (method, size, index),
             f"{_size_salt(size)}:{index}",
             collective=True,
             fan_out=True,
         )
-        for size in _sizes(ctx, "avatar")
-        for index in range(len(read_candidates(ctx, size)))
+        for method in SURROGATE_SEARCHES
+        for size in _sizes(ctx, method)
+        for index in range(len(read_candidates(ctx, method, size)))
     ]
 
 
-def _avatar(ctx: RunContext, size: StudentSize) -> Writer:
-    def measure(candidates: list[AvatarCandidate]) -> list[float]:
-        samples = [_read(ctx.layout.avatar_sample(size.label, i)) for i in range(len(candidates))]
-        if [s["candidate"] for s in samples] != [c.to_dict() for c in candidates]:
-            raise RuntimeError(
-                f"{ctx.root}: AVATAR's samples of {size.label} are not its candidates"
-            )
-        return [float(s["accuracy"]) for s in samples]
+def _samples(
+    ctx: RunContext, method: str, size: StudentSize, candidates: list[AvatarCandidate]
+) -> list[dict[str, Any]]:
+    """The distilled samples' records, checked to be the search's candidates."""
+    samples = [
+        _read(ctx.layout.surrogate_sample(method, size.label, i)) for i in range(len(candidates))
+    ]
+    if [s["candidate"] for s in samples] != [c.to_dict() for c in candidates]:
+        raise RuntimeError(f"{ctx.root}: {method}'s samples of {size.label} are not its candidates")
+    return samples
 
-    result = avatar_search(
-        size.target_mb,
-        ctx.cfg.baselines.avatar.search,
-        measure,
-        max_length_cap=ctx.cfg.students.max_length,
-        vocab_caps=vocab_caps(ctx, TOKENIZER_KINDS),
-    )
+
+def _search(ctx: RunContext, method: str, size: StudentSize) -> Writer:
+    caps = vocab_caps(ctx, TOKENIZER_KINDS)
+    cap = ctx.cfg.students.max_length
+    if method == "avatar":
+        result: AvatarResult | MorphResult = avatar_search(
+            size.target_mb,
+            ctx.cfg.baselines.avatar.search,
+            lambda found: [float(s["accuracy"]) for s in _samples(ctx, method, size, found)],
+            max_length_cap=cap,
+            vocab_caps=caps,
+        )
+    else:
+        result = morph_search(
+            size.target_mb,
+            ctx.cfg.baselines.morph.search,
+            lambda found: [
+                (float(s["accuracy"]), float(s["flip_rate"]))
+                for s in _samples(ctx, method, size, found)
+            ],
+            max_length_cap=cap,
+            vocab_caps=caps,
+        )
     return write_json_artifact({"target_mb": size.target_mb, **result.to_dict()})
 
 
-def avatar_units(ctx: RunContext) -> list[Unit]:
-    return _per_size(ctx, "avatar", ctx.layout.avatar_search, AVATAR, _avatar)
+def search_units(ctx: RunContext) -> list[Unit]:
+    return [
+        Unit(
+            ctx.layout.surrogate_search(method, size.label),
+            _sample_depends(method),
+            _search,
+            (method, size),
+            _size_salt(size),
+        )
+        for method in SURROGATE_SEARCHES
+        for size in _sizes(ctx, method)
+    ]
 
 
 def search_record(ctx: RunContext, method: str, size: StudentSize) -> dict[str, Any] | None:
     """The search that chose a baseline's architecture at ``size`` (None for fixed presets)."""
     if method == "compressor":
         return _read(ctx.layout.compressor_search(size.label))
-    if method == "avatar":
-        return _read(ctx.layout.avatar_search(size.label))
+    if method in SURROGATE_SEARCHES:
+        return _read(ctx.layout.surrogate_search(method, size.label))
     return None

@@ -20,7 +20,11 @@ from moekd.stages.unit import Unit, Writer
 from moekd.training.distill import distill
 
 # What a student depends on beyond DISTILLED: its baseline's settings.
-BASELINE = {"compressor": ("baselines.compressor",), "avatar": ("baselines.avatar",)}
+BASELINE = {
+    "compressor": ("baselines.compressor",),
+    "avatar": ("baselines.avatar",),
+    "morph": ("baselines.morph",),
+}
 
 
 def student_depends(student: Student) -> tuple[str, ...]:
