@@ -228,6 +228,8 @@ def targets(ctx: RunContext) -> dict[str, tuple[tuple[str, ...], str]]:
 
 
 def attack_units(ctx: RunContext) -> list[Unit]:
+    """Attack by attack, each over every model: a run stopped part-way has whole attacks to
+    compare the models under."""
     return [
         Unit(
             ctx.layout.attack(target, attack).folder,
@@ -238,8 +240,8 @@ def attack_units(ctx: RunContext) -> list[Unit]:
             collective=True,
             fan_out=True,
         )
-        for target, (depends, salt) in targets(ctx).items()
         for attack in ctx.cfg.attacks.names
+        for target, (depends, salt) in targets(ctx).items()
     ]
 
 
