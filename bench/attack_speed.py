@@ -34,11 +34,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from moekd.attacks import MaskedLMSubstitutes, attack_samples, build_recipe, identifier_vocabulary
+from moekd.attacks import MaskedLMSubstitutes, attack_samples, build_recipe
 from moekd.attacks.recipes import needs_of
 from moekd.attacks.transform import Target
 from moekd.cli import _quiet_libraries
 from moekd.config import load_config
+from moekd.cparse import identifier_vocabulary
 from moekd.data.samples import CodeSample
 from moekd.deploy.onnx_classifier import OnnxClassifier
 from moekd.deploy.onnx_export import export_onnx

@@ -34,7 +34,6 @@ from moekd.attacks import (
     Recipe,
     alert,
     attack_samples,
-    identifier_vocabulary,
     mhm,
     wir_random,
 )
@@ -60,7 +59,7 @@ from moekd.attacks.strategies import (
 )
 from moekd.attacks.substitute_store import StoredSubstitutes, compute_store
 from moekd.attacks.transform import Target
-from moekd.cparse import check_preserved, name_problem
+from moekd.cparse import check_preserved, identifier_vocabulary, name_problem
 from moekd.cparse.transforms import new_errors
 from moekd.data.loaders import load_samples
 from moekd.data.samples import CodeSample

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -20,11 +21,13 @@ from moekd.config import parse_config
 from moekd.cparse.transforms import TRANSFORMATIONS
 from moekd.errors import UserError
 from moekd.evaluation.publish import publish_run, recount
+from moekd.methods import Student
 from moekd.models.classifier import HFClassifier
 from moekd.models.presets import STUDENTS
 from moekd.pipeline import STAGE_NAMES, run_pipeline
 from moekd.stages.attacks import attack_subset
 from moekd.stages.context import RunContext
+from moekd.stages.students import _distillation_set
 
 TINY_RUN = """
 name: tiny-pipeline
@@ -35,6 +38,7 @@ teacher:
   vocab_size: 300
   pretrain: {{enabled: true, train: {{epochs: 1, batch_size: 16, lr: 0.001}}}}
   train: {{epochs: 2, batch_size: 16, lr: 0.002}}
+  augment: {{ratio: 1.0}}
 experts:
   k: 2
   min_size: 10
@@ -48,7 +52,8 @@ students:
   seeds: [7, 8]
   max_length: 64
   train: {{epochs: 1, batch_size: 16, lr: 0.001}}
-methods: [vanilla_kd, compressor, avatar, morph, moekd]
+methods: [vanilla_kd, compressor, avatar, morph, moekd, moekd_robust]
+robust: {{variants: 2}}
 baselines:
   compressor: {{lr: 0.001, search: {{population: 12, generations: 8}}}}
   avatar:
@@ -79,7 +84,14 @@ def _results(run: Path) -> dict:
     return json.loads((run / "results.json").read_text())
 
 
-NAMES = {"vanilla_kd-1.5mb", "compressor-1.5mb", "avatar-1.5mb", "morph-1.5mb", "moekd-1.5mb"}
+NAMES = {
+    "vanilla_kd-1.5mb",
+    "compressor-1.5mb",
+    "avatar-1.5mb",
+    "morph-1.5mb",
+    "moekd-1.5mb",
+    "moekd_robust-1.5mb",
+}
 
 
 def test_results_json_has_every_part(finished_run: tuple[Path, str]) -> None:
@@ -130,6 +142,35 @@ def test_morph_measures_flips_on_validation_variants(finished_run: tuple[Path, s
     assert metrics["search"]["candidate"] == record["candidate"]
 
 
+def test_robust_students_distil_variants_against_their_originals_knowledge(
+    finished_run: tuple[Path, str],
+) -> None:
+    run, text = finished_run
+    cfg = parse_config(text)
+    ctx = RunContext(cfg, run)
+    unlabeled = ctx.splits.unlabeled
+    robust, plain = (Student(m, cfg.students.sizes[0], 7) for m in ("moekd_robust", "moekd"))
+    train, knowledge = _distillation_set(ctx, robust)
+    assert len(train) == 3 * len(unlabeled) == len(knowledge)  # two variants each
+    by_idx = {s.idx: i for i, s in enumerate(unlabeled)}
+    for k, sample in enumerate(train[len(unlabeled) :]):
+        original = by_idx[sample.idx.split("~")[0]]
+        np.testing.assert_array_equal(knowledge[len(unlabeled) + k], knowledge[original])
+    metrics = json.loads(
+        (run / "students" / "moekd_robust-1.5mb" / "seed-7" / "metrics.json").read_text()
+    )
+    assert metrics["variants"] == 2 * len(unlabeled)
+    # The switches: no variants is moekd's distillation set; plain moekd never gets any.
+    off = RunContext(
+        cfg.model_copy(update={"robust": cfg.robust.model_copy(update={"variants": 0})}), run
+    )
+    assert [s.code for s in _distillation_set(off, robust)[0]] == [s.code for s in unlabeled]
+    assert len(_distillation_set(ctx, plain)[0]) == len(unlabeled)
+    # teacher.augment: one variant per labeled function doubles the teacher's steps.
+    teacher = json.loads((run / "teacher" / "metrics.json").read_text())["train_result"]
+    assert teacher["steps"] == 2 * math.ceil(2 * len(ctx.splits.labeled) / 16)
+
+
 def test_comparisons_pair_moekd_with_every_other_method(finished_run: tuple[Path, str]) -> None:
     comparisons = {c["baseline"]: c for c in _results(finished_run[0])["comparisons"]}
     assert set(comparisons) == NAMES - {"moekd-1.5mb"}
@@ -169,8 +210,8 @@ def test_report_plots_and_timings(finished_run: tuple[Path, str]) -> None:
     # Students and attacks run as units in worker processes here: the stage's wall time too,
     # and the stages in pipeline order.
     timed = list(_results(run)["timings_s"])
-    assert any(t.startswith("students (wall: 10 units in") for t in timed)
-    assert any(t.startswith("attacks (wall: 45 units in") for t in timed)  # + 1 substitutes part
+    assert any(t.startswith("students (wall: 12 units in") for t in timed)
+    assert any(t.startswith("attacks (wall: 53 units in") for t in timed)  # + 1 substitutes part
     stages = [t.split(" ")[0] for t in timed if " " not in t or "(wall:" in t]
     assert stages == STAGE_NAMES[:-1]  # the results stage records itself after results.json
 
@@ -240,11 +281,11 @@ def test_published_records_recount_every_asr_and_carry_no_code(
 ) -> None:
     out = tmp_path / "published"
     counted = publish_run(finished_run[0], out)
-    assert len(counted) == 6 * 4  # five methods and the teacher, four attacks
+    assert len(counted) == 7 * 4  # six methods and the teacher, four attacks
     records = out / "attacks"
     files = sorted(p.relative_to(records).as_posix() for p in records.rglob("*.jsonl"))
     assert "teacher/alert.jsonl" in files
-    assert "moekd-1.5mb/seed-8/mhm.jsonl" in files and len(files) == 11 * 4
+    assert "moekd-1.5mb/seed-8/mhm.jsonl" in files and len(files) == 13 * 4
     rows = [
         json.loads(line) for f in files for line in (out / "attacks" / f).read_text().splitlines()
     ]
@@ -272,7 +313,7 @@ def test_onnx_backend_attacks_int8_victims_with_label_parity(
         "  mhm: {budget: 20}",
         "methods: [moekd]\nattacks: {names: [mhm], limit: 6, budget: 20, backend: onnx, "
         "attack_teacher: false}",
-    ).replace("methods: [vanilla_kd, compressor, avatar, morph, moekd]\n", "")
+    ).replace("methods: [vanilla_kd, compressor, avatar, morph, moekd, moekd_robust]\n", "")
     assert "backend: onnx" in onnx
     run_pipeline(parse_config(onnx), run)
     setup = _results(run)["attack_setup"]
@@ -304,7 +345,7 @@ def test_alert_substitutes_are_computed_once_for_every_attacked_model(
     assert sorted(r["idx"] for r in rows) == sorted(s.idx for s in subset)
     stored = {r["idx"]: r["substitutes"] for r in rows}
     records = list(run.glob("attacks/**/alert/records.jsonl"))
-    assert len(records) == 11
+    assert len(records) == 13
     attacked = 0
     for path in records:
         for record in map(json.loads, path.read_text().splitlines()):

@@ -146,6 +146,10 @@ class RunLayout:
         """Soft labels (log p, [N, 2]) of the distillation split: ``teacher`` or ``moe``."""
         return self.knowledge / f"{source}.npy"
 
+    def student_variants(self, part: int) -> Path:
+        """``moekd_robust``'s variants of a part of the distillation split."""
+        return self.knowledge / "variants" / f"part-{part:03d}.json"
+
     # ---- architecture searches -------------------------------------------------------------
     def vocab_cap(self, kind: str) -> Path:
         return self.root / "search" / "vocab_caps" / f"{kind}.json"

@@ -18,7 +18,6 @@ from typing import Any
 _EXPORTS = {
     "MaskedLMSubstitutes": "candidates",
     "RandomVocabulary": "candidates",
-    "identifier_vocabulary": "candidates",
     "LabelFlip": "goals",
     "QueryEngine": "queries",
     "RECIPES": "recipes",

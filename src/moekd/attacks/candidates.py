@@ -10,8 +10,7 @@ by similarity; the vocabulary source draws a fresh random sample on every call.
 from __future__ import annotations
 
 import random
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -20,7 +19,7 @@ import torch
 from transformers import AutoModelForMaskedLM, AutoTokenizer, PreTrainedModel
 
 from moekd.attacks.transform import Target
-from moekd.cparse import name_problem, renamable_identifiers
+from moekd.cparse import name_problem
 from moekd.cparse.parser import encode
 from moekd.errors import UserError
 from moekd.models.classifier import model_max_length, resolve_device
@@ -46,18 +45,6 @@ class RankedSubstitutes:
 
 
 # ---- random names from a vocabulary (MHM, WIR-Random) -----------------------------------------
-
-
-def identifier_vocabulary(
-    codes: Iterable[str], min_count: int = 1, max_size: int | None = None
-) -> list[str]:
-    """Parameter and local names of ``codes`` (say, the training functions), most frequent
-    first: the pool MHM and WIR-Random draw random names from."""
-    counts: Counter[str] = Counter()
-    for code in codes:
-        counts.update(ident.name for ident in renamable_identifiers(code))
-    ranked = sorted((n for n, c in counts.items() if c >= min_count), key=lambda n: (-counts[n], n))
-    return ranked[:max_size] if max_size is not None else ranked
 
 
 @dataclass(frozen=True)

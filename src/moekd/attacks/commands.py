@@ -111,10 +111,11 @@ def attack(
 
     from accelerate import PartialState
 
-    from moekd.attacks.candidates import MaskedLMSubstitutes, identifier_vocabulary
+    from moekd.attacks.candidates import MaskedLMSubstitutes
     from moekd.attacks.recipes import build_recipe, needs_of
     from moekd.attacks.runner import attack_samples
     from moekd.attacks.substitute_store import StoredSubstitutes
+    from moekd.cparse import identifier_vocabulary
     from moekd.data.loaders import load_samples
     from moekd.deploy.loading import load_classifier
     from moekd.io import atomic_write_json

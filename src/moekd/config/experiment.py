@@ -41,6 +41,22 @@ class DataConfig(_Strict):
         return self
 
 
+class VariantConfig(_Strict):
+    """How a semantics-preserving variant of a training function is drawn: a composition of up
+    to ``rewrites`` of ``moekd transform``'s relations, renaming to identifiers of the training
+    split (the names the renaming attacks use). A variant keeps its function's label."""
+
+    relations: list[str] | None = Field(None, description="None: every transformation")
+    rewrites: int = Field(3, ge=1, description="relations composed per variant, at most")
+    seed: int = 0
+
+
+class AugmentConfig(VariantConfig):
+    """Training on variants too: ``ratio`` variants per training function (0: off)."""
+
+    ratio: float = Field(0.0, ge=0, le=4, description="variants per training function (0: off)")
+
+
 class PretrainConfig(_Strict):
     """MLM pre-training of a from-scratch teacher on the task's code (all training functions)."""
 
@@ -59,6 +75,7 @@ class TeacherConfig(_Strict):
     arch: dict[str, Any] = Field(default_factory=dict, description="overrides of a scratch arch")
     pretrain: PretrainConfig = PretrainConfig()
     train: TrainSettings = TrainSettings(epochs=5, batch_size=16, lr=2e-5)
+    augment: AugmentConfig = AugmentConfig()
 
 
 class ExpertsConfig(_Strict):
@@ -74,6 +91,7 @@ class ExpertsConfig(_Strict):
         50, ge=1, description="fewer own-region valid examples: select on the whole valid set"
     )
     train: TrainSettings = TrainSettings(epochs=3, batch_size=16, lr=2e-5)
+    augment: AugmentConfig = AugmentConfig()
 
 
 class RouterConfig(_Strict):
@@ -137,7 +155,7 @@ class StudentsConfig(_Strict):
         return next(s for s in self.sizes if s.label == label)
 
 
-MethodName = Literal["vanilla_kd", "compressor", "avatar", "morph", "moekd"]
+MethodName = Literal["vanilla_kd", "compressor", "avatar", "morph", "moekd", "moekd_robust"]
 
 
 class MethodSpec(_Strict):
@@ -278,6 +296,14 @@ class FidelityConfig(_Strict):
     seed: int = 0
 
 
+class RobustConfig(VariantConfig):
+    """``moekd_robust``: the router-weighted knowledge of each distillation function, distilled
+    on the function and on ``variants`` semantics-preserving variants of it, each against the
+    original's soft labels (a consistency objective)."""
+
+    variants: int = Field(1, ge=0, le=8, description="variants per distillation function")
+
+
 class ExecutionConfig(_Strict):
     """How a run uses the machine; nothing here changes what is computed for a fixed worker
     count, so no artifact depends on it."""
@@ -301,6 +327,7 @@ class ExperimentConfig(_Strict):
     baselines: BaselinesConfig = BaselinesConfig()
     attacks: AttacksConfig = AttacksConfig()
     fidelity: FidelityConfig = FidelityConfig()
+    robust: RobustConfig = RobustConfig()
     execution: ExecutionConfig = ExecutionConfig()
 
     @model_validator(mode="after")

@@ -6,6 +6,7 @@ types, labels, macros, globals and the function's own name are never touched. Al
 UTF-8 byte offsets into the code as given.
 """
 
+from moekd.cparse.augment import identifier_vocabulary, random_variant
 from moekd.cparse.binder import Binding, BindResult, bind
 from moekd.cparse.dataflow import code_tokens, dataflow_edges
 from moekd.cparse.functions import CFunction, extract_functions
@@ -34,10 +35,12 @@ __all__ = [
     "code_tokens",
     "dataflow_edges",
     "extract_functions",
+    "identifier_vocabulary",
     "name_problem",
     "parse",
     "parse_function",
     "present_words",
+    "random_variant",
     "preservation_problem",
     "rename",
     "renamable_identifiers",

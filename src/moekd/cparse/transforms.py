@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tree_sitter import Node
 
 from moekd.cparse.binder import bind
 from moekd.cparse.identifiers import identifiers_from
+from moekd.cparse.names import name_problem
 from moekd.cparse.parser import count_errors, decode, parse_function, walk
 from moekd.cparse.preserve import present_words
 from moekd.cparse.rename import rename
@@ -340,20 +341,32 @@ def _split_declaration(node: Node, rewrite: Rewrite) -> str | None:
 
 
 # ---- renaming ---------------------------------------------------------------------------------
-def _rename_all(code: str, rng: random.Random) -> tuple[str, int] | None:
+def _rename_all(
+    code: str, rng: random.Random, names: Sequence[str] | None = None
+) -> tuple[str, int] | None:
+    """Every parameter and local to a new name: drawn from ``names`` (say, identifiers of the
+    training functions) when given and one is free, else a fresh ``v1234``."""
     identifiers = identifiers_from(bind(code))
     if not identifiers:
         return None
     words = set(present_words(code))
     mapping = {}
     for ident in identifiers:
-        while True:
-            new = f"v{rng.randrange(10_000)}"
-            if new not in words:
-                words.add(new)
-                mapping[ident.name] = new
-                break
+        new = _free_name(words, rng, names)
+        words.add(new)
+        mapping[ident.name] = new
     return rename(code, mapping, identifiers), len(mapping)
+
+
+def _free_name(words: set[str], rng: random.Random, names: Sequence[str] | None) -> str:
+    for _ in range(20 if names else 0):
+        new = rng.choice(names)  # type: ignore[arg-type]
+        if new not in words and name_problem(new) is None:
+            return new
+    while True:
+        new = f"v{rng.randrange(10_000)}"
+        if new not in words:
+            return new
 
 
 @dataclass(frozen=True)
@@ -425,14 +438,16 @@ class Variant:
     sites: int  # rewritten sites (renamed names for ``rename``)
 
 
-def rewrite_all(code: str, relation: str, rng: random.Random) -> tuple[str, int]:
+def rewrite_all(
+    code: str, relation: str, rng: random.Random, names: Sequence[str] | None = None
+) -> tuple[str, int]:
     """``code`` with ``relation`` applied at every safe site, and how many sites that was
-    (unchecked: see :func:`transform`)."""
+    (unchecked: see :func:`transform`). ``names``: the pool renaming draws from."""
     if relation not in TRANSFORMATIONS:
         raise ValueError(f"unknown transformation {relation!r}; see TRANSFORMATIONS")
     chosen = TRANSFORMATIONS[relation]
     if chosen.rule is None:
-        return _rename_all(code, rng) or (code, 0)
+        return _rename_all(code, rng, names) or (code, 0)
     parsed = parse_function(code)
     root, data = parsed.root, parsed.source
     rewrite = Rewrite(root, data, chosen.rule, chosen.types, rng, set(present_words(code)))
@@ -440,10 +455,15 @@ def rewrite_all(code: str, relation: str, rng: random.Random) -> tuple[str, int]
     return text[parsed.shift :], rewrite.sites
 
 
-def transform(code: str, relation: str, rng: random.Random | None = None) -> Variant | None:
+def transform(
+    code: str,
+    relation: str,
+    rng: random.Random | None = None,
+    names: Sequence[str] | None = None,
+) -> Variant | None:
     """``code`` under ``relation`` at every safe site; None when nothing applied or the variant
     would parse with more errors than the original."""
-    out, sites = rewrite_all(code, relation, rng or random.Random(0))
+    out, sites = rewrite_all(code, relation, rng or random.Random(0), names)
     if sites == 0 or out == code or new_errors(code, out):
         return None
     return Variant(out, relation, sites)

@@ -7,6 +7,8 @@ multi-objective search.
 ``morph``: the teacher's soft labels -> an architecture found by MORPH's many-objective search
 (AVATAR's space, prediction flips on metamorphic variants as one more objective).
 ``moekd``: the router-weighted mixture of experts' soft labels -> the fixed student preset.
+``moekd_robust``: the same knowledge and student, distilled on each function and on
+semantics-preserving variants of it against the original's soft labels (``robust``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class Method:
     name: str
     knowledge: Literal["teacher", "moe"]  # a knowledge source of the run
     student: Literal["preset", "compressor", "avatar", "morph"]  # how the architecture is chosen
+    robust: bool = False  # distilled on variants of its inputs too (``robust``)
 
 
 METHODS: dict[str, Method] = {
@@ -31,6 +34,7 @@ METHODS: dict[str, Method] = {
     "avatar": Method("avatar", knowledge="teacher", student="avatar"),
     "morph": Method("morph", knowledge="teacher", student="morph"),
     "moekd": Method("moekd", knowledge="moe", student="preset"),
+    "moekd_robust": Method("moekd_robust", knowledge="moe", student="preset", robust=True),
 }
 
 

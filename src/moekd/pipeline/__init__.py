@@ -34,6 +34,7 @@ from moekd.stages import (
     search,
     students,
     teacher,
+    variants,
 )
 from moekd.stages.context import RunContext
 from moekd.stages.unit import Unit
@@ -54,14 +55,14 @@ class Stage:
 
 
 STAGES: list[Stage] = [
-    Stage("data", (teacher.data_units,)),
+    Stage("data", (teacher.data_units, variants.vocabulary_units)),
     Stage("references", (references.reference_units,)),
     Stage("pretrain", (teacher.tokenizer_units, teacher.pretrain_units)),
     Stage("teacher", (teacher.teacher_units,)),
     Stage("partition", (mixture.embedding_units, partition.partition_units)),
     Stage("experts", (experts.expert_units,)),
     Stage("router", (mixture.expert_logit_units, router.router_units)),
-    Stage("knowledge", (knowledge.knowledge_units,)),
+    Stage("knowledge", (knowledge.knowledge_units, variants.student_variant_units)),
     Stage(
         "search",
         (

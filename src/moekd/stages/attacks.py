@@ -11,7 +11,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from moekd.attacks import MaskedLMSubstitutes, attack_samples, build_recipe, identifier_vocabulary
+from moekd.attacks import MaskedLMSubstitutes, attack_samples, build_recipe
 from moekd.attacks.recipes import Recipe, needs_of
 from moekd.attacks.substitute_store import StoredSubstitutes, compute_store
 from moekd.data.samples import CodeSample
@@ -25,9 +25,9 @@ from moekd.models.classifier import CodeClassifier, HFClassifier
 from moekd.stages.context import RunContext
 from moekd.stages.students import student_depends, student_salt
 from moekd.stages.teacher import PRETRAIN, TEACHER
-from moekd.stages.unit import Unit, Writer, write_json_artifact
+from moekd.stages.unit import Unit, Writer
+from moekd.stages.variants import vocabulary_unit
 
-VOCABULARY = ("data",)
 SUBSTITUTES = (
     *PRETRAIN,
     "attacks.limit",
@@ -64,15 +64,10 @@ def mlm_source(ctx: RunContext) -> str | Path:
 
 
 # ---- the identifier vocabulary -------------------------------------------------------------
-def _vocabulary(ctx: RunContext) -> Writer:
-    """Identifier names seen in the training functions (MHM and WIR-Random draw from them)."""
-    return write_json_artifact(identifier_vocabulary(s.code for s in ctx.splits.train))
-
-
 def vocabulary_units(ctx: RunContext) -> list[Unit]:
     if all(needs_of(name) != "vocabulary" for name in ctx.cfg.attacks.names):
         return []
-    return [Unit(ctx.layout.attack_vocabulary, VOCABULARY, _vocabulary)]
+    return [vocabulary_unit(ctx)]
 
 
 # ---- ALERT's substitutes, once per function of the attack set -----------------------------

@@ -16,6 +16,7 @@ from moekd.stages.context import RunContext
 from moekd.stages.mixture import EXPERTS, base_source, embeddings, mixture_splits
 from moekd.stages.partition import load_partition
 from moekd.stages.unit import Unit, Writer
+from moekd.stages.variants import augmented
 from moekd.training.finetune import classifier_from_encoder, finetune_classifier
 
 
@@ -33,6 +34,7 @@ def _expert(ctx: RunContext, part: int) -> Writer:
     pool = mixture_splits(ctx)["pool"]
     valid = ctx.splits.valid
     members = [pool[i] for i in partition.members(part)]
+    members = augmented(ctx, members, ctx.cfg.experts.augment, "experts.augment")
     valid_parts = partition.assign(
         embeddings(ctx, "valid") if partition.centroids is not None else None, valid
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from accelerate.utils import set_seed
 
+from moekd.data.samples import CodeSample
 from moekd.evaluation.evaluate import measure_folder
 from moekd.io import write_json
 from moekd.methods import Student, students_of
@@ -17,9 +18,10 @@ from moekd.stages.context import RunContext
 from moekd.stages.search import DISTILLED, search_record
 from moekd.stages.tokenizers import student_tokenizer, student_tokenizer_units
 from moekd.stages.unit import Unit, Writer
+from moekd.stages.variants import STUDENT_VARIANTS, student_variants
 from moekd.training.distill import distill
 
-# What a student depends on beyond DISTILLED: its baseline's settings.
+# What a student depends on beyond DISTILLED: its baseline's settings, or its variants'.
 BASELINE = {
     "compressor": ("baselines.compressor",),
     "avatar": ("baselines.avatar",),
@@ -28,7 +30,8 @@ BASELINE = {
 
 
 def student_depends(student: Student) -> tuple[str, ...]:
-    return DISTILLED + BASELINE.get(student.spec.student, ())
+    robust = STUDENT_VARIANTS if student.spec.robust else ()
+    return tuple(dict.fromkeys(DISTILLED + BASELINE.get(student.spec.student, ()) + robust))
 
 
 def student_salt(student: Student) -> str:
@@ -47,15 +50,29 @@ def tokenizer_units(ctx: RunContext) -> list[Unit]:
     return student_tokenizer_units(ctx, needs)
 
 
+def _distillation_set(ctx: RunContext, student: Student) -> tuple[list[CodeSample], np.ndarray]:
+    """The distillation split with its knowledge; a robust student's also holds every variant,
+    each with its original's soft labels (so the KD loss on it is the consistency term)."""
+    train = list(ctx.splits.unlabeled)
+    knowledge = np.load(ctx.layout.knowledge_source(student.spec.knowledge))
+    if not student.spec.robust:
+        return train, knowledge
+    found = student_variants(ctx)
+    originals = np.array([index for index, _ in found], dtype=int)
+    for k, (index, code) in enumerate(found):
+        train.append(CodeSample(f"{train[index].idx}~{k}", code, train[index].label))
+    return train, np.concatenate([knowledge, knowledge[originals]]) if found else knowledge
+
+
 def _student(ctx: RunContext, student: Student) -> Writer:
     plan = student_recipe(ctx, student)
-    knowledge = np.load(ctx.layout.knowledge_source(student.spec.knowledge))
+    train, knowledge = _distillation_set(ctx, student)
     work = ctx.layout.work_of(ctx.layout.model(student.target))
     set_seed(student.seed)
     result = distill(
         plan.arch,
         student_tokenizer(ctx, plan.tokenizer, plan.arch),
-        ctx.splits.unlabeled,
+        train,
         knowledge,
         ctx.splits.valid,
         plan.train,
@@ -74,6 +91,7 @@ def _student(ctx: RunContext, student: Student) -> Writer:
             "size": student.size.label,
             "seed": student.seed,
             "knowledge": student.spec.knowledge,
+            "variants": len(train) - len(ctx.splits.unlabeled),  # distilled on, beside originals
             "recipe": plan.to_dict(),
             "search": plan.search,  # the baselines' search record (None for fixed presets)
             "valid": result.best_metrics,

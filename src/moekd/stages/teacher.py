@@ -14,6 +14,7 @@ from moekd.io import write_json
 from moekd.models.classifier import load_model_and_tokenizer
 from moekd.stages.context import RunContext
 from moekd.stages.unit import Unit, Writer, write_json_artifact
+from moekd.stages.variants import augmented
 from moekd.training.finetune import (
     classifier_from_encoder,
     finetune_classifier,
@@ -112,14 +113,16 @@ def _teacher_start(ctx: RunContext) -> tuple[PreTrainedModel, PreTrainedTokenize
 
 
 def _teacher(ctx: RunContext) -> Writer:
-    """Fine-tune the teacher on the labeled half; select on valid; measure on test."""
+    """Fine-tune the teacher on the labeled half (and its variants: ``teacher.augment``);
+    select on valid; measure on test."""
     set_seed(ctx.cfg.teacher.train.seed)
     model, tokenizer = _teacher_start(ctx)
     work = ctx.layout.work_of(ctx.layout.teacher)
+    train = augmented(ctx, ctx.splits.labeled, ctx.cfg.teacher.augment, "teacher.augment")
     result = finetune_classifier(
         model,
         tokenizer,
-        ctx.splits.labeled,
+        train,
         ctx.splits.valid,
         ctx.cfg.teacher.train,
         work,
