@@ -52,7 +52,7 @@ students:
   seeds: [7, 8]
   max_length: 64
   train: {{epochs: 1, batch_size: 16, lr: 0.001}}
-methods: [vanilla_kd, compressor, avatar, morph, moekd, moekd_robust]
+methods: [vanilla_kd, compressor, avatar, morph, moekd, moekd_robust, moekd_canonical]
 robust: {{variants: 2}}
 baselines:
   compressor: {{lr: 0.001, search: {{population: 12, generations: 8}}}}
@@ -91,6 +91,7 @@ NAMES = {
     "morph-1.5mb",
     "moekd-1.5mb",
     "moekd_robust-1.5mb",
+    "moekd_canonical-1.5mb",
 }
 
 
@@ -210,8 +211,8 @@ def test_report_plots_and_timings(finished_run: tuple[Path, str]) -> None:
     # Students and attacks run as units in worker processes here: the stage's wall time too,
     # and the stages in pipeline order.
     timed = list(_results(run)["timings_s"])
-    assert any(t.startswith("students (wall: 12 units in") for t in timed)
-    assert any(t.startswith("attacks (wall: 53 units in") for t in timed)  # + 1 substitutes part
+    assert any(t.startswith("students (wall: 14 units in") for t in timed)
+    assert any(t.startswith("attacks (wall: 61 units in") for t in timed)  # + 1 substitutes part
     stages = [t.split(" ")[0] for t in timed if " " not in t or "(wall:" in t]
     assert stages == STAGE_NAMES[:-1]  # the results stage records itself after results.json
 
@@ -237,6 +238,10 @@ def test_every_model_is_attacked_by_every_attack(finished_run: tuple[Path, str])
             assert {"asr", "attacked", "succeeded", "mean_queries", "mean_changed_identifiers"} <= (
                 summary.keys()
             )
+    # Canonical identifiers: no renaming can change what the model reads.
+    canonical = results["methods"]["moekd_canonical-1.5mb"]["attacks"]
+    assert all(canonical[a]["succeeded"] == 0 for a in ("alert", "mhm", "wir-random"))
+    assert sum(canonical[a]["attacked"] for a in ("alert", "mhm", "wir-random")) > 0
 
 
 def test_fidelity_of_every_model_on_every_relation(finished_run: tuple[Path, str]) -> None:
@@ -281,11 +286,11 @@ def test_published_records_recount_every_asr_and_carry_no_code(
 ) -> None:
     out = tmp_path / "published"
     counted = publish_run(finished_run[0], out)
-    assert len(counted) == 7 * 4  # six methods and the teacher, four attacks
+    assert len(counted) == 8 * 4  # seven methods and the teacher, four attacks
     records = out / "attacks"
     files = sorted(p.relative_to(records).as_posix() for p in records.rglob("*.jsonl"))
     assert "teacher/alert.jsonl" in files
-    assert "moekd-1.5mb/seed-8/mhm.jsonl" in files and len(files) == 13 * 4
+    assert "moekd-1.5mb/seed-8/mhm.jsonl" in files and len(files) == 15 * 4
     rows = [
         json.loads(line) for f in files for line in (out / "attacks" / f).read_text().splitlines()
     ]
@@ -313,7 +318,10 @@ def test_onnx_backend_attacks_int8_victims_with_label_parity(
         "  mhm: {budget: 20}",
         "methods: [moekd]\nattacks: {names: [mhm], limit: 6, budget: 20, backend: onnx, "
         "attack_teacher: false}",
-    ).replace("methods: [vanilla_kd, compressor, avatar, morph, moekd, moekd_robust]\n", "")
+    ).replace(
+        "methods: [vanilla_kd, compressor, avatar, morph, moekd, moekd_robust, moekd_canonical]\n",
+        "",
+    )
     assert "backend: onnx" in onnx
     run_pipeline(parse_config(onnx), run)
     setup = _results(run)["attack_setup"]
@@ -345,7 +353,7 @@ def test_alert_substitutes_are_computed_once_for_every_attacked_model(
     assert sorted(r["idx"] for r in rows) == sorted(s.idx for s in subset)
     stored = {r["idx"]: r["substitutes"] for r in rows}
     records = list(run.glob("attacks/**/alert/records.jsonl"))
-    assert len(records) == 13
+    assert len(records) == 15
     attacked = 0
     for path in records:
         for record in map(json.loads, path.read_text().splitlines()):

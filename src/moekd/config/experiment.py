@@ -155,7 +155,9 @@ class StudentsConfig(_Strict):
         return next(s for s in self.sizes if s.label == label)
 
 
-MethodName = Literal["vanilla_kd", "compressor", "avatar", "morph", "moekd", "moekd_robust"]
+MethodName = Literal[
+    "vanilla_kd", "compressor", "avatar", "morph", "moekd", "moekd_robust", "moekd_canonical"
+]
 
 
 class MethodSpec(_Strict):

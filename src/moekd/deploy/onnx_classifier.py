@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from transformers import PreTrainedTokenizerBase
 
+from moekd.cparse.canonical import canonical_identifiers
 from moekd.errors import UserError
 from moekd.models.classifier import map_in_buckets, softmax, tokenize
 
@@ -59,6 +60,7 @@ class OnnxClassifier:
         stored = self.metadata.get("moekd.max_length")
         self.max_length = max_length or (int(stored) if stored else tokenizer.model_max_length)
         self.batch_size = batch_size
+        self.canonical = self.metadata.get("moekd.canonical_identifiers") == "true"
 
     @classmethod
     def load(
@@ -81,6 +83,8 @@ class OnnxClassifier:
         return self.metadata.get("moekd.precision", "fp32")
 
     def _run(self, codes: list[str]) -> np.ndarray:
+        if self.canonical:
+            codes = [canonical_identifiers(c) for c in codes]
         batch = tokenize(self.tokenizer, codes, self.max_length, return_tensors="np")
         feed = {name: batch[name].astype(np.int64) for name in _INPUTS}
         return self.session.run(["logits"], feed)[0].astype(np.float32)

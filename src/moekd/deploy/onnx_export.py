@@ -208,6 +208,7 @@ def _metadata(
 ) -> dict[str, str]:
     """What a loader needs besides the graph: tokenizer, input length, size for reports."""
     import moekd
+    from moekd.models.classifier import canonical_input
     from moekd.models.footprint import footprint
 
     fp = footprint(model.config, max_length)
@@ -219,6 +220,8 @@ def _metadata(
         "moekd.gflops": f"{fp.gflops:.6f}",
         "moekd.version": getattr(moekd, "__version__", "unknown"),
     }
+    if canonical_input(model):  # the graph expects canonicalised identifiers
+        meta["moekd.canonical_identifiers"] = "true"
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is not None:  # fast tokenizers only; slow ones must stay beside the model
         meta["moekd.tokenizer"] = backend.to_str()

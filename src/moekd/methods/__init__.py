@@ -9,6 +9,8 @@ multi-objective search.
 ``moekd``: the router-weighted mixture of experts' soft labels -> the fixed student preset.
 ``moekd_robust``: the same knowledge and student, distilled on each function and on
 semantics-preserving variants of it against the original's soft labels (``robust``).
+``moekd_canonical``: MoEKD's student reading identifiers canonicalised (parameters ``p0...``,
+locals ``v0...``): renaming attacks change nothing by construction, structural ones still do.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Method:
     knowledge: Literal["teacher", "moe"]  # a knowledge source of the run
     student: Literal["preset", "compressor", "avatar", "morph"]  # how the architecture is chosen
     robust: bool = False  # distilled on variants of its inputs too (``robust``)
+    canonical: bool = False  # reads identifiers canonicalised (an input defence)
 
 
 METHODS: dict[str, Method] = {
@@ -35,6 +38,7 @@ METHODS: dict[str, Method] = {
     "morph": Method("morph", knowledge="teacher", student="morph"),
     "moekd": Method("moekd", knowledge="moe", student="preset"),
     "moekd_robust": Method("moekd_robust", knowledge="moe", student="preset", robust=True),
+    "moekd_canonical": Method("moekd_canonical", knowledge="moe", student="preset", canonical=True),
 }
 
 

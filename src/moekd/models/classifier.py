@@ -16,6 +16,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from moekd.cparse.canonical import canonical_identifiers
 from moekd.errors import UserError
 
 
@@ -86,6 +87,7 @@ class HFClassifier:
         self.tokenizer = tokenizer
         self.max_length = max_length or model_max_length(model)
         self.batch_size = batch_size
+        self.canonical = canonical_input(model)
 
     @classmethod
     def load(
@@ -100,6 +102,8 @@ class HFClassifier:
         return cls(model, tokenizer, max_length, batch_size, device)
 
     def encode(self, codes: Sequence[str]) -> dict[str, torch.Tensor]:
+        if self.canonical:
+            codes = [canonical_identifiers(c) for c in codes]
         batch = tokenize(self.tokenizer, codes, self.max_length)
         return {k: v.to(self.device) for k, v in batch.items()}
 
@@ -127,6 +131,14 @@ class HFClassifier:
             return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
         return self._map(codes, pooled)
+
+
+#: A model config attribute: the model reads its input with identifiers canonicalised.
+CANONICAL_FLAG = "moekd_canonical_identifiers"
+
+
+def canonical_input(model: PreTrainedModel) -> bool:
+    return bool(getattr(model.config, CANONICAL_FLAG, False))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

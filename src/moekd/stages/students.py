@@ -80,6 +80,7 @@ def _student(ctx: RunContext, student: Student) -> Writer:
         plan.temperature,
         plan.alpha,
         description=student.target,
+        canonical=student.spec.canonical,
     )
 
     def write(tmp: Path) -> None:

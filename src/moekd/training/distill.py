@@ -10,7 +10,9 @@ import numpy as np
 from transformers import PreTrainedTokenizerBase
 
 from moekd.config import TrainSettings
+from moekd.cparse.canonical import canonical_identifiers
 from moekd.data.samples import CodeSample
+from moekd.models.classifier import CANONICAL_FLAG
 from moekd.models.presets import ArchSpec
 from moekd.training.finetune import fit_classifier, scratch_classifier
 from moekd.training.kd import DistillationTask
@@ -28,10 +30,16 @@ def distill(
     temperature: float,
     alpha: float = 0.0,
     description: str = "student",
+    canonical: bool = False,
 ) -> TrainResult:
     """KL(p_knowledge^T || p_student^T) * T^2 (+ alpha * CE where labels are given); the best
-    student on ``valid`` ends in ``work_dir/best``. ``train`` labels are used only if alpha > 0."""
+    student on ``valid`` ends in ``work_dir/best``. ``train`` labels are used only if alpha > 0.
+    ``canonical``: the student reads identifiers canonicalised, in training and wherever it is
+    loaded (the flag travels in its config)."""
     model = scratch_classifier(arch, tokenizer)
+    if canonical:
+        setattr(model.config, CANONICAL_FLAG, True)
+        train, valid = _canonical(train), _canonical(valid)
     if alpha == 0:
         train = [CodeSample(s.idx, s.code, None, s.project) for s in train]
     return fit_classifier(
@@ -46,3 +54,7 @@ def distill(
         description,
         soft_labels=knowledge,
     )
+
+
+def _canonical(samples: Sequence[CodeSample]) -> list[CodeSample]:
+    return [CodeSample(s.idx, canonical_identifiers(s.code), s.label, s.project) for s in samples]
