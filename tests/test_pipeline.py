@@ -53,7 +53,7 @@ students:
   max_length: 64
   train: {{epochs: 1, batch_size: 16, lr: 0.001}}
 methods: [vanilla_kd, compressor, avatar, morph, moekd, moekd_robust, moekd_canonical]
-robust: {{variants: 2}}
+robust: {{variants: 2, adversarial: {{rounds: 1, budget: 10, limit: 8}}}}
 baselines:
   compressor: {{lr: 0.001, search: {{population: 12, generations: 8}}}}
   avatar:
@@ -161,6 +161,15 @@ def test_robust_students_distil_variants_against_their_originals_knowledge(
         (run / "students" / "moekd_robust-1.5mb" / "seed-7" / "metrics.json").read_text()
     )
     assert metrics["variants"] == 2 * len(unlabeled)
+    # One adversarial round: the student attacked on 8 distillation functions, its successes
+    # added, distillation continued; plain MoEKD has none.
+    (hard,) = metrics["adversarial_rounds"]
+    assert hard["attacked"] <= 8 and hard["added"] == hard["succeeded"] <= hard["attacked"]
+    assert metrics["valid"] == hard["valid"]
+    plain_metrics = json.loads(
+        (run / "students" / "moekd-1.5mb" / "seed-7" / "metrics.json").read_text()
+    )
+    assert plain_metrics["adversarial_rounds"] == []
     # The switches: no variants is moekd's distillation set; plain moekd never gets any.
     off = RunContext(
         cfg.model_copy(update={"robust": cfg.robust.model_copy(update={"variants": 0})}), run

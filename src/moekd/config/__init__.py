@@ -3,6 +3,7 @@ so every other layer may read it."""
 
 from moekd.config.experiment import (
     DEFAULT_SIZES,
+    AdversarialConfig,
     AlertConfig,
     AttacksConfig,
     AugmentConfig,
@@ -36,6 +37,7 @@ from moekd.config.training import TrainSettings
 __all__ = [
     "DEFAULT_SIZES",
     "PACKAGED_CONFIGS",
+    "AdversarialConfig",
     "AlertConfig",
     "AttacksConfig",
     "AugmentConfig",

@@ -298,12 +298,27 @@ class FidelityConfig(_Strict):
     seed: int = 0
 
 
+class AdversarialConfig(_Strict):
+    """Adversarial rounds of ``moekd_robust``: attack the distilled student on ``limit``
+    distillation functions (``attack`` at ``budget`` queries, the knowledge's label as the one
+    to flip), add the successful variants with their original's soft labels, distil ``epochs``
+    more from the current student; ``rounds: 0`` turns it off."""
+
+    rounds: int = Field(0, ge=0, le=5)
+    attack: Literal["wir-random", "mhm"] = "wir-random"
+    budget: int = Field(50, ge=1, description="queries per attacked function")
+    limit: int | None = Field(400, ge=1, description="distillation functions attacked a round")
+    epochs: int = Field(1, ge=1, description="distillation epochs after each round")
+    seed: int = 0
+
+
 class RobustConfig(VariantConfig):
     """``moekd_robust``: the router-weighted knowledge of each distillation function, distilled
     on the function and on ``variants`` semantics-preserving variants of it, each against the
-    original's soft labels (a consistency objective)."""
+    original's soft labels (a consistency objective), then optional adversarial rounds."""
 
     variants: int = Field(1, ge=0, le=8, description="variants per distillation function")
+    adversarial: AdversarialConfig = AdversarialConfig()
 
 
 class ExecutionConfig(_Strict):

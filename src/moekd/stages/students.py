@@ -14,12 +14,14 @@ from moekd.evaluation.evaluate import measure_folder
 from moekd.io import write_json
 from moekd.methods import Student, students_of
 from moekd.methods.recipes import StudentRecipe, recipe
+from moekd.stages.adversarial import adversarial_rounds
 from moekd.stages.context import RunContext
 from moekd.stages.search import DISTILLED, search_record
 from moekd.stages.tokenizers import student_tokenizer, student_tokenizer_units
 from moekd.stages.unit import Unit, Writer
-from moekd.stages.variants import STUDENT_VARIANTS, student_variants
+from moekd.stages.variants import STUDENT_VARIANTS, names, student_variants
 from moekd.training.distill import distill
+from moekd.training.loop import TrainResult
 
 # What a student depends on beyond DISTILLED: its baseline's settings, or its variants'.
 BASELINE = {
@@ -30,7 +32,7 @@ BASELINE = {
 
 
 def student_depends(student: Student) -> tuple[str, ...]:
-    robust = STUDENT_VARIANTS if student.spec.robust else ()
+    robust = (*STUDENT_VARIANTS, "robust.adversarial") if student.spec.robust else ()
     return tuple(dict.fromkeys(DISTILLED + BASELINE.get(student.spec.student, ()) + robust))
 
 
@@ -83,8 +85,33 @@ def _student(ctx: RunContext, student: Student) -> Writer:
         canonical=student.spec.canonical,
     )
 
+    best, rounds = work / "best", []
+    hardening = ctx.cfg.robust.adversarial
+    if student.spec.robust and hardening.rounds:
+
+        def more(
+            samples: list[CodeSample], soft: np.ndarray, init: Path, folder: Path, epochs: int
+        ) -> TrainResult:
+            return distill(
+                plan.arch,
+                student_tokenizer(ctx, plan.tokenizer, plan.arch),
+                samples,
+                soft,
+                ctx.splits.valid,
+                plan.train.model_copy(update={"epochs": epochs}),
+                folder,
+                plan.temperature,
+                plan.alpha,
+                description=f"{student.target} (adversarial)",
+                init=init,
+            )
+
+        best, rounds = adversarial_rounds(
+            hardening, train, knowledge, len(ctx.splits.unlabeled), names(ctx), best, work, more
+        )
+
     def write(tmp: Path) -> None:
-        shutil.copytree(work / "best", tmp, dirs_exist_ok=True)
+        shutil.copytree(best, tmp, dirs_exist_ok=True)
         test, proba = measure_folder(tmp, ctx.splits.test, plan.arch.max_length)
         np.save(tmp / ctx.layout.test_proba(student.target).name, proba, allow_pickle=False)
         record = {
@@ -93,9 +120,10 @@ def _student(ctx: RunContext, student: Student) -> Writer:
             "seed": student.seed,
             "knowledge": student.spec.knowledge,
             "variants": len(train) - len(ctx.splits.unlabeled),  # distilled on, beside originals
+            "adversarial_rounds": rounds,
             "recipe": plan.to_dict(),
             "search": plan.search,  # the baselines' search record (None for fixed presets)
-            "valid": result.best_metrics,
+            "valid": rounds[-1]["valid"] if rounds else result.best_metrics,
             "test": test,
             "train_result": result.to_dict(),
         }

@@ -23,7 +23,7 @@ from moekd.stages.context import RunContext
 from moekd.stages.unit import Unit, Writer, write_json_artifact
 
 VOCABULARY = ("data",)
-STUDENT_VARIANTS = ("data", "robust")
+STUDENT_VARIANTS = ("data", "robust.variants", "robust.relations", "robust.rewrites", "robust.seed")
 PART = 500  # distillation functions per unit of variants
 
 

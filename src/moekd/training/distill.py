@@ -14,7 +14,7 @@ from moekd.cparse.canonical import canonical_identifiers
 from moekd.data.samples import CodeSample
 from moekd.models.classifier import CANONICAL_FLAG
 from moekd.models.presets import ArchSpec
-from moekd.training.finetune import fit_classifier, scratch_classifier
+from moekd.training.finetune import classifier_from_encoder, fit_classifier, scratch_classifier
 from moekd.training.kd import DistillationTask
 from moekd.training.loop import TrainResult
 
@@ -31,12 +31,14 @@ def distill(
     alpha: float = 0.0,
     description: str = "student",
     canonical: bool = False,
+    init: Path | None = None,
 ) -> TrainResult:
     """KL(p_knowledge^T || p_student^T) * T^2 (+ alpha * CE where labels are given); the best
     student on ``valid`` ends in ``work_dir/best``. ``train`` labels are used only if alpha > 0.
     ``canonical``: the student reads identifiers canonicalised, in training and wherever it is
-    loaded (the flag travels in its config)."""
-    model = scratch_classifier(arch, tokenizer)
+    loaded (the flag travels in its config). ``init``: continue from that student's folder
+    instead of a fresh one (``arch`` must be its architecture)."""
+    model = scratch_classifier(arch, tokenizer) if init is None else classifier_from_encoder(init)
     if canonical:
         setattr(model.config, CANONICAL_FLAG, True)
         train, valid = _canonical(train), _canonical(valid)
