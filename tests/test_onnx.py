@@ -168,3 +168,13 @@ def test_scan_runs_on_the_int8_model(
     data = json.loads(out)
     assert data["model"]["precision"] == "int8" and data["functions_scanned"] == 2
     assert [f["function"] for f in data["findings"]] == ["f1"]
+
+
+def test_evaluating_the_int8_model_keeps_the_precision_metric(model_dir: Path) -> None:
+    """The weights' precision has its own key: ``precision`` stays the classification metric."""
+    from moekd.evaluation.evaluate import measure_folder
+
+    samples = toy_samples(40, seed=9)
+    metrics, _ = measure_folder(model_dir, samples, MAX_LEN, backend="onnx-int8")
+    assert metrics["weights"] == "int8" and metrics["backend"] == "onnx"
+    assert isinstance(metrics["precision"], float) and 0 <= metrics["precision"] <= 1

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +37,7 @@ import numpy as np
 import torch
 
 from moekd.errors import UserError
+from moekd.io import atomic_file
 from moekd.models.classifier import load_model_and_tokenizer, model_max_length, tokenize
 
 OPSET = 17
@@ -79,20 +78,6 @@ def int8_path_for(onnx_path: Path) -> Path:
     """``model.onnx`` -> ``model.int8.onnx`` (the name the loader looks for)."""
     stem = onnx_path.name[: -len(".onnx")] if onnx_path.name.endswith(".onnx") else onnx_path.name
     return onnx_path.with_name(f"{stem}.int8.onnx")
-
-
-@contextmanager
-def _temp_beside(path: Path) -> Iterator[Path]:
-    """A temp file name in ``path``'s folder, moved onto ``path`` if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -141,7 +126,7 @@ def export_onnx(
     dynamic: dict[str, dict[int, str]] = {n: {0: "batch", 1: "sequence"} for n in INPUT_NAMES}
     dynamic["logits"] = {0: "batch"}
     metadata = _metadata(model_dir, model, tokenizer, max_length)
-    with _temp_beside(out) as tmp:
+    with atomic_file(out) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
@@ -188,7 +173,7 @@ def quantize_int8(fp32_path: Path, metadata: dict[str, str] | None = None) -> Pa
     if metadata is None:
         metadata = {e.key: e.value for e in onnx.load(str(fp32_path)).metadata_props}
         metadata["moekd.precision"] = "int8"
-    with _temp_beside(target) as tmp, _quiet_logging():
+    with atomic_file(target) as tmp, _quiet_logging():
         quantize_dynamic(
             fp32_path,
             tmp,

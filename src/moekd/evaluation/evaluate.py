@@ -48,7 +48,8 @@ def measure_folder(
     info = model_info(clf, folder)
     metrics.update({"params": info.params, "size_mb": info.size_mb, "gflops": info.gflops})
     if info.backend != "torch":
-        metrics.update({"backend": info.backend, "precision": info.precision})
+        # "weights", not "precision": that key is the classification metric above.
+        metrics.update({"backend": info.backend, "weights": info.precision})
     return metrics, proba
 
 
