@@ -285,3 +285,21 @@ def test_morph_population_must_cover_the_reference_directions() -> None:
     assert reference_directions(4) == 35
     with pytest.raises(ValueError, match="reference directions"):
         MorphSearchConfig(population=20, partitions=4)
+
+
+def test_morph_learns_flips_only_from_samples_that_do_not_predict_one_class() -> None:
+    """A constant model never flips; its zero must not teach the surrogate that its genes are
+    robust. With no informative sample the flip objective is flat (MORPH ranks like AVATAR)."""
+
+    def constant(candidates: list[AvatarCandidate]) -> list[tuple[float, float | None]]:
+        return [(0.5, None) for _ in candidates]
+
+    flat = morph_search(3.0, FAST_MORPH, constant, max_length_cap=256)
+    assert flat.predicted_flip_rate == 0.0 and all(s.flip_rate is None for s in flat.samples)
+
+    def some(candidates: list[AvatarCandidate]) -> list[tuple[float, float | None]]:
+        return [(0.6, None if i == 0 else fake_flips(c)) for i, c in enumerate(candidates)]
+
+    mixed = morph_search(3.0, FAST_MORPH, some, max_length_cap=256)
+    assert mixed.samples[0].flip_rate is None
+    assert mixed.predicted_flip_rate <= float(np.median([s.flip_rate for s in mixed.samples[1:]]))

@@ -38,11 +38,12 @@ from moekd.config.search import MORPH_OBJECTIVES, MorphSearchConfig
 
 @dataclass(frozen=True)
 class MorphSample:
-    """One distilled sample: its validation accuracy and its prediction-flip rate."""
+    """One distilled sample: its validation accuracy and its prediction-flip rate (None: it
+    predicted one class)."""
 
     candidate: AvatarCandidate
     accuracy: float
-    flip_rate: float
+    flip_rate: float | None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,22 +91,30 @@ def pick(F: np.ndarray, accuracy_slack: float) -> int:
 def morph_search(
     target_mb: float,
     cfg: MorphSearchConfig,
-    measure: Callable[[list[AvatarCandidate]], Sequence[tuple[float, float]]],
+    measure: Callable[[list[AvatarCandidate]], Sequence[tuple[float, float | None]]],
     max_length_cap: int | None = None,
     vocab_caps: Mapping[str, int] | None = None,
 ) -> MorphResult:
     """Run MORPH towards ``target_mb``; ``measure`` distils the candidates of
     :func:`moekd.architecture.space.sample_candidates` (once, with all of them) and returns
-    each one's (validation accuracy, flip rate). ``vocab_caps``: see
+    each one's (validation accuracy, flip rate). A flip rate of None marks a sample that
+    predicted one class: it never flips, which says nothing of its robustness, so the flip
+    surrogate learns from the other samples only (and predicts nothing, a flat 0, when fewer
+    than two remain: MORPH then ranks like AVATAR). ``vocab_caps``: see
     :func:`moekd.architecture.space.draw_samples`."""
     start = time.perf_counter()
     drawn = draw_samples(target_mb, cfg, max_length_cap, vocab_caps)
     space, candidates = drawn.space, drawn.candidates
-    measured = [(float(a), float(f)) for a, f in measure(candidates)]
+    measured = [(float(a), None if f is None else float(f)) for a, f in measure(candidates)]
     if len(measured) != len(candidates):
         raise ValueError(f"measure returned {len(measured)} results for {len(candidates)}")
     accuracy = fit_surrogate(drawn.rows, [a for a, _ in measured])
-    flips = fit_surrogate(drawn.rows, [f for _, f in measured])
+    informative = [i for i, (_, f) in enumerate(measured) if f is not None]
+    if len(informative) >= 2:
+        fitted = fit_surrogate(drawn.rows[informative], [measured[i][1] for i in informative])
+        predict_flips = fitted.predict
+    else:
+        predict_flips = lambda r: np.zeros(len(r))  # noqa: E731
 
     problem = SurrogateProblem(
         space,
@@ -113,7 +122,7 @@ def morph_search(
         cfg.size_tolerance,
         [
             lambda r: -np.clip(accuracy.predict(r), 0.0, 1.0),
-            lambda r: np.clip(flips.predict(r), 0.0, 1.0),
+            lambda r: np.clip(predict_flips(r), 0.0, 1.0),
         ],
     )
     directions = get_reference_directions(

@@ -205,10 +205,15 @@ def flip_set_units(ctx: RunContext) -> list[Unit]:
 
 
 def _flips(ctx: RunContext, model_folder: Path) -> dict[str, Any]:
-    """A distilled sample's prediction flips on the flip set: pooled and per relation."""
+    """A distilled sample's prediction flips on the flip set: pooled and per relation, and
+    whether it predicted one class for every original (then its zero flips mean nothing)."""
     rows = json.loads(ctx.layout.flip_set.read_text())
     labels = labels_of(predict_labels(HFClassifier.load(model_folder), _flip_subset(ctx), rows))
-    return {"flip_rate": pooled_flip_rate(labels), "flips": flip_rates(labels)}
+    return {
+        "flip_rate": pooled_flip_rate(labels),
+        "flips": flip_rates(labels),
+        "constant": bool(np.unique(labels.originals).size <= 1),
+    }
 
 
 # ---- the samples -------------------------------------------------------------------------
@@ -292,7 +297,7 @@ def _search(ctx: RunContext, method: str, size: StudentSize) -> Writer:
             size.target_mb,
             ctx.cfg.baselines.morph.search,
             lambda found: [
-                (float(s["accuracy"]), float(s["flip_rate"]))
+                (float(s["accuracy"]), None if s["constant"] else float(s["flip_rate"]))
                 for s in _samples(ctx, method, size, found)
             ],
             max_length_cap=cap,
