@@ -298,10 +298,11 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         lines += [CONSTANT_NOTE, ""]
     robustness = robustness_table(rows)
     if robustness:
-        lines += ["## Robustness (identifier renaming)", "", robustness, ""]
+        lines += ["## Robustness under attack", "", robustness, ""]
         lines += [
-            "ASR: share of attacked functions (classified correctly, with at least one renamable "
-            "identifier) whose label the attack flipped; lower is more robust. Mean ± std over "
+            "ASR: share of attacked functions (classified correctly, with something the attack "
+            "can change: a renamable identifier, or for struct-mhm a rewrite that applies) whose "
+            "label the attack flipped; lower is more robust. Mean ± std over "
             "seeds, then successes/attacked pooled over seeds with their 95% Wilson interval. "
             "Robust accuracy is over the whole attack set, the same functions for every model.",
             "",
