@@ -9,6 +9,7 @@ from conftest import run_cli
 
 from moekd.config import load_config, parse_config
 from moekd.errors import ConfigError
+from moekd.methods import students_of
 
 
 @pytest.mark.parametrize("name", ["demo", "devign-cpu", "devign-codebert", "devign-graphcodebert"])
@@ -68,3 +69,18 @@ def test_methods_sizes_and_seeds() -> None:
         parse_config("methods: [{name: compressor, sizes: [7mb]}]")
     with pytest.raises(ConfigError, match="seeds repeat"):
         parse_config("students: {seeds: [1, 1]}")
+
+
+def test_a_method_entry_may_take_fewer_seeds() -> None:
+    cfg = parse_config(
+        "students: {seeds: [1, 2, 3]}\n"
+        "methods: [vanilla_kd, {name: morph, sizes: [3mb], seeds: [3]}, moekd]\n"
+    )
+    by_method: dict[str, list[int]] = {}
+    for student in students_of(cfg):
+        by_method.setdefault(student.name, []).append(student.seed)
+    assert by_method["morph-3mb"] == [3] and by_method["moekd-3mb"] == [1, 2, 3]
+    assert "morph-3mb" not in {s.name for s in students_of(cfg.first_seeds(2))}
+    assert [s.seed for s in students_of(cfg.first_seeds(2)) if s.name == "moekd-1.5mb"] == [1, 2]
+    with pytest.raises(ConfigError, match="seeds \\[9\\] are not in students.seeds"):
+        parse_config("students: {seeds: [1]}\nmethods: [{name: moekd, seeds: [9]}]\n")

@@ -161,10 +161,12 @@ MethodName = Literal[
 
 
 class MethodSpec(_Strict):
-    """A method and the student sizes it is run at (None: every size)."""
+    """A method, the student sizes it is run at and the seeds it is distilled with (None:
+    every size, every seed of ``students.seeds``)."""
 
     name: MethodName
     sizes: list[str] | None = None
+    seeds: list[int] | None = Field(None, min_length=1, description="a subset of students.seeds")
 
 
 class CompressorConfig(_Strict):
@@ -357,13 +359,34 @@ class ExperimentConfig(_Strict):
                     f"method {spec.name}: unknown sizes {sorted(unknown)}; "
                     f"students.sizes has {sorted(labels)}"
                 )
+            other = set(spec.seeds or ()) - set(self.students.seeds)
+            if other:
+                raise ValueError(
+                    f"method {spec.name}: seeds {sorted(other)} are not in students.seeds "
+                    f"{self.students.seeds}"
+                )
         return self
+
+    def seeds_of(self, method: str) -> list[int]:
+        """The seeds ``method`` is distilled with, in ``students.seeds`` order."""
+        spec = next((s for s in self.method_specs() if s.name == method), None)
+        chosen = None if spec is None else spec.seeds
+        return [s for s in self.students.seeds if chosen is None or s in chosen]
 
     def first_seeds(self, n: int) -> ExperimentConfig:
         """The same experiment with only the first ``n`` student seeds (a quicker run that a
         later full run in the same folder extends)."""
-        students = self.students.model_copy(update={"seeds": self.students.seeds[:n]})
-        return self.model_copy(update={"students": students})
+        kept = self.students.seeds[:n]
+        students = self.students.model_copy(update={"seeds": kept})
+        methods: list[MethodName | MethodSpec] = []
+        for spec in self.methods:
+            if isinstance(spec, MethodSpec) and spec.seeds:
+                own = [s for s in spec.seeds if s in kept]
+                if not own:  # none of its seeds is among the first n
+                    continue
+                spec = spec.model_copy(update={"seeds": own})
+            methods.append(spec)
+        return self.model_copy(update={"students": students, "methods": methods})
 
     def method_specs(self) -> list[MethodSpec]:
         return [m if isinstance(m, MethodSpec) else MethodSpec(name=m) for m in self.methods]

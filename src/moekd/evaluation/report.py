@@ -147,12 +147,16 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
     n_test = results["dataset"]["splits"]["test"]["n"]
     lines = ["## Summary", ""]
     if methods:
-        seeds = max(len(m["seeds"]) for m in methods.values())
+        low, high = (
+            min(len(m["seeds"]) for m in methods.values()),
+            max(len(m["seeds"]) for m in methods.values()),
+        )
+        seeds = f"{low}-{high}" if low != high else f"{low}"
         names = sorted({m["method"] for m in methods.values()})
         sizes = sorted({m["size"] for m in methods.values()})
         lines.append(
-            f"Compared: {', '.join(names)} at {', '.join(sizes)}, {seeds} seed{'s' * (seeds > 1)} "
-            "each, "
+            f"Compared: {', '.join(names)} at {', '.join(sizes)}, {seeds} "
+            f"seed{'s' * (high > 1)} each, "
             f"distilled from one teacher and {len(results.get('experts', []))} experts, on "
             f"{n_test} test functions."
         )

@@ -70,5 +70,5 @@ def students_of(cfg: ExperimentConfig) -> list[Student]:
     return [
         Student(method, size, seed)
         for method, size in cfg.student_units()
-        for seed in cfg.students.seeds
+        for seed in cfg.seeds_of(method)
     ]
