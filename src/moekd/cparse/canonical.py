@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from moekd.cparse.binder import bind
 from moekd.cparse.identifiers import identifiers_from
+from moekd.cparse.parser import decode, encode
 from moekd.cparse.preserve import present_words
-from moekd.cparse.rename import rename
 
 
 def canonical_identifiers(code: str) -> str:
@@ -21,23 +21,19 @@ def canonical_identifiers(code: str) -> str:
     identifiers = identifiers_from(bind(code))
     if not identifiers:
         return code
-    words = set(present_words(code))
-    taken = words - {ident.name for ident in identifiers}
+    taken = set(present_words(code)) - {ident.name for ident in identifiers}
     counts = {"p": 0, "v": 0}
-    final, parked = {}, {}
-    for number, ident in enumerate(identifiers):
+    spans: list[tuple[int, int, bytes]] = []
+    for ident in identifiers:
         prefix = "p" if ident.is_parameter else "v"
         while f"{prefix}{counts[prefix]}" in taken:
             counts[prefix] += 1
-        final[ident.name] = f"{prefix}{counts[prefix]}"
+        new = f"{prefix}{counts[prefix]}".encode("ascii")
         counts[prefix] += 1
-        parked[ident.name] = _unused(f"moekd_parked_{number}", words)
-    # Two passes, since a canonical name may be another identifier's old name.
-    moved = rename(code, parked, identifiers)
-    return rename(moved, {parked[old]: new for old, new in final.items()})
-
-
-def _unused(name: str, words: set[str]) -> str:
-    while name in words:
-        name += "_"
-    return name
+        spans.extend((start, end, new) for start, end in ident.occurrences)
+    # Every parameter and local changes at once, each to a name no other word of the function
+    # has, so no rename can capture another (a new name may be another one's old name).
+    data = bytearray(encode(code))
+    for start, end, new in sorted(spans, reverse=True):
+        data[start:end] = new
+    return decode(bytes(data))
