@@ -23,8 +23,8 @@ from moekd.data.samples import CodeSample
 from moekd.models.classifier import HFClassifier
 from moekd.training.loop import TrainResult
 
-#: Continues distillation: (train, knowledge, init folder, work folder, epochs) -> result.
-Distil = Callable[[list[CodeSample], np.ndarray, Path, Path, int], TrainResult]
+#: Distillation: (train, knowledge, start folder or None, work folder, epochs or None) -> result.
+Distil = Callable[[list[CodeSample], np.ndarray, Path | None, Path, int | None], TrainResult]
 
 
 def attacked_subset(n: int, cfg: AdversarialConfig) -> np.ndarray:

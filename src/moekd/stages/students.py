@@ -14,7 +14,7 @@ from moekd.evaluation.evaluate import measure_folder
 from moekd.io import write_json
 from moekd.methods import Student, students_of
 from moekd.methods.recipes import StudentRecipe, recipe
-from moekd.stages.adversarial import adversarial_rounds
+from moekd.stages.adversarial import Distil, adversarial_rounds
 from moekd.stages.context import RunContext
 from moekd.stages.search import DISTILLED, search_record
 from moekd.stages.tokenizers import student_tokenizer, student_tokenizer_units
@@ -66,48 +66,48 @@ def _distillation_set(ctx: RunContext, student: Student) -> tuple[list[CodeSampl
     return train, np.concatenate([knowledge, knowledge[originals]]) if found else knowledge
 
 
+def _distiller(ctx: RunContext, student: Student, plan: StudentRecipe) -> Distil:
+    """Distils ``student`` by its recipe: (set, soft labels, start folder or None for a fresh
+    student, work folder, epochs or None for the recipe's) -> the result."""
+    tokenizer = student_tokenizer(ctx, plan.tokenizer, plan.arch)
+
+    def run(
+        samples: list[CodeSample],
+        soft: np.ndarray,
+        init: Path | None,
+        folder: Path,
+        epochs: int | None,
+    ) -> TrainResult:
+        return distill(
+            plan.arch,
+            tokenizer,
+            samples,
+            soft,
+            ctx.splits.valid,
+            plan.train if epochs is None else plan.train.model_copy(update={"epochs": epochs}),
+            folder,
+            plan.temperature,
+            plan.alpha,
+            description=student.target if init is None else f"{student.target} (continued)",
+            canonical=student.spec.canonical,
+            init=init,
+        )
+
+    return run
+
+
 def _student(ctx: RunContext, student: Student) -> Writer:
     plan = student_recipe(ctx, student)
     train, knowledge = _distillation_set(ctx, student)
     work = ctx.layout.work_of(ctx.layout.model(student.target))
     set_seed(student.seed)
-    result = distill(
-        plan.arch,
-        student_tokenizer(ctx, plan.tokenizer, plan.arch),
-        train,
-        knowledge,
-        ctx.splits.valid,
-        plan.train,
-        work,
-        plan.temperature,
-        plan.alpha,
-        description=student.target,
-        canonical=student.spec.canonical,
-    )
-
+    distil = _distiller(ctx, student, plan)
+    result = distil(train, knowledge, None, work, None)
     best, rounds = work / "best", []
     hardening = ctx.cfg.robust.adversarial
     if student.spec.robust and hardening.rounds:
-
-        def more(
-            samples: list[CodeSample], soft: np.ndarray, init: Path, folder: Path, epochs: int
-        ) -> TrainResult:
-            return distill(
-                plan.arch,
-                student_tokenizer(ctx, plan.tokenizer, plan.arch),
-                samples,
-                soft,
-                ctx.splits.valid,
-                plan.train.model_copy(update={"epochs": epochs}),
-                folder,
-                plan.temperature,
-                plan.alpha,
-                description=f"{student.target} (adversarial)",
-                init=init,
-            )
-
         best, rounds = adversarial_rounds(
-            hardening, train, knowledge, len(ctx.splits.unlabeled), names(ctx), best, work, more
+            hardening, train, knowledge, len(ctx.splits.unlabeled), names(ctx), best, work, distil
         )
 
     def write(tmp: Path) -> None:
