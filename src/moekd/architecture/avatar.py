@@ -20,6 +20,7 @@ from pymoo.algorithms.moo.nsga2 import NSGA2
 from moekd.architecture.space import (
     POSITION_EMBEDDINGS,
     AvatarCandidate,
+    SearchResult,
     SurrogateProblem,
     draw_samples,
     fit_surrogate,
@@ -37,28 +38,13 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class AvatarResult:
-    candidate: AvatarCandidate
-    size_mb: float
-    gflops: float
-    predicted_accuracy: float
+@dataclass(frozen=True, kw_only=True)
+class AvatarResult(SearchResult):
     samples: tuple[tuple[AvatarCandidate, float], ...]
-    pareto_size: int
-    evaluations: int
-    seconds: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "candidate": self.candidate.to_dict(),
-            "size_mb": self.size_mb,
-            "gflops": self.gflops,
-            "predicted_accuracy": self.predicted_accuracy,
-            "samples": [{"candidate": c.to_dict(), "accuracy": a} for c, a in self.samples],
-            "pareto_size": self.pareto_size,
-            "evaluations": self.evaluations,
-            "seconds": self.seconds,
-        }
+        samples = [{"candidate": c.to_dict(), "accuracy": a} for c, a in self.samples]
+        return {**self.pick_dict(), "samples": samples, **self.cost_dict()}
 
 
 def avatar_search(

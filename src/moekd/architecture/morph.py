@@ -27,6 +27,7 @@ from pymoo.util.ref_dirs import get_reference_directions
 
 from moekd.architecture.space import (
     AvatarCandidate,
+    SearchResult,
     SurrogateProblem,
     draw_samples,
     fit_surrogate,
@@ -53,29 +54,17 @@ class MorphSample:
         }
 
 
-@dataclass(frozen=True)
-class MorphResult:
-    candidate: AvatarCandidate
-    size_mb: float
-    gflops: float
-    predicted_accuracy: float
+@dataclass(frozen=True, kw_only=True)
+class MorphResult(SearchResult):
     predicted_flip_rate: float
     samples: tuple[MorphSample, ...]
-    pareto_size: int
-    evaluations: int
-    seconds: float
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "candidate": self.candidate.to_dict(),
-            "size_mb": self.size_mb,
-            "gflops": self.gflops,
-            "predicted_accuracy": self.predicted_accuracy,
+            **self.pick_dict(),
             "predicted_flip_rate": self.predicted_flip_rate,
             "samples": [s.to_dict() for s in self.samples],
-            "pareto_size": self.pareto_size,
-            "evaluations": self.evaluations,
-            "seconds": self.seconds,
+            **self.cost_dict(),
         }
 
 

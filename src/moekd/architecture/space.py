@@ -365,6 +365,34 @@ def fit_surrogate(rows: np.ndarray, measured: Sequence[float]) -> Pipeline:
 
 
 @dataclass(frozen=True)
+class SearchResult:
+    """What both searches report of their pick (each adds its samples and own predictions)."""
+
+    candidate: AvatarCandidate
+    size_mb: float
+    gflops: float
+    predicted_accuracy: float
+    pareto_size: int
+    evaluations: int
+    seconds: float
+
+    def pick_dict(self) -> dict[str, Any]:
+        return {
+            "candidate": self.candidate.to_dict(),
+            "size_mb": self.size_mb,
+            "gflops": self.gflops,
+            "predicted_accuracy": self.predicted_accuracy,
+        }
+
+    def cost_dict(self) -> dict[str, Any]:
+        return {
+            "pareto_size": self.pareto_size,
+            "evaluations": self.evaluations,
+            "seconds": self.seconds,
+        }
+
+
+@dataclass(frozen=True)
 class ParetoSet:
     """The feasible non-dominated rows of a search, their objectives and the evaluations spent."""
 

@@ -160,18 +160,22 @@ def read_candidates(ctx: RunContext, method: str, size: StudentSize) -> list[Ava
     return [AvatarCandidate.from_dict(c) for c in _read(path)]
 
 
-def candidate_units(ctx: RunContext) -> list[Unit]:
+def _per_search(
+    ctx: RunContext,
+    artifact: Callable[[str, str], Path],
+    depends: Callable[[str], tuple[str, ...]],
+    build: Callable[[RunContext, str, StudentSize], Writer],
+) -> list[Unit]:
+    """One unit per (surrogate search, size it runs at)."""
     return [
-        Unit(
-            ctx.layout.surrogate_candidates(method, size.label),
-            _space(method),
-            _candidates,
-            (method, size),
-            _size_salt(size),
-        )
-        for method in SURROGATE_SEARCHES
-        for size in _sizes(ctx, method)
+        Unit(artifact(m, s.label), depends(m), build, (m, s), _size_salt(s))
+        for m in SURROGATE_SEARCHES
+        for s in _sizes(ctx, m)
     ]
+
+
+def candidate_units(ctx: RunContext) -> list[Unit]:
+    return _per_search(ctx, ctx.layout.surrogate_candidates, _space, _candidates)
 
 
 def sample_tokenizer_units(ctx: RunContext) -> list[Unit]:
@@ -307,17 +311,7 @@ def _search(ctx: RunContext, method: str, size: StudentSize) -> Writer:
 
 
 def search_units(ctx: RunContext) -> list[Unit]:
-    return [
-        Unit(
-            ctx.layout.surrogate_search(method, size.label),
-            _sample_depends(method),
-            _search,
-            (method, size),
-            _size_salt(size),
-        )
-        for method in SURROGATE_SEARCHES
-        for size in _sizes(ctx, method)
-    ]
+    return _per_search(ctx, ctx.layout.surrogate_search, _sample_depends, _search)
 
 
 def search_record(ctx: RunContext, method: str, size: StudentSize) -> dict[str, Any] | None:
