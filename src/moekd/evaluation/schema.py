@@ -24,7 +24,7 @@ fails validation. Use :func:`validate_results` to check a loaded file and
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -33,9 +33,7 @@ from moekd.config import MethodName
 # The attacks a run can be configured with (``attacks.names`` in the config).
 AttackName = Literal["alert", "mhm", "wir-random", "struct-mhm"]
 # A (method, size) student: ``<method>-<size label>``, e.g. ``moekd-3mb``.
-STUDENT_PATTERN = (
-    r"^(vanilla_kd|compressor|avatar|morph|moekd|moekd_robust|moekd_canonical)-[A-Za-z0-9_.]+$"
-)
+STUDENT_PATTERN = rf"^({'|'.join(get_args(MethodName))})-[A-Za-z0-9_.]+$"
 
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 """A share or rate in [0, 1]."""

@@ -59,7 +59,8 @@ def adversarial_rounds(
         folder = work / f"round-{number}"
         folder.mkdir(parents=True, exist_ok=True)
         records = folder / "attack.jsonl"
-        summary = attack_samples(HFClassifier.load(best), targets, recipe, records, seed=number)
+        victim = HFClassifier.load(best)
+        summary = attack_samples(victim, targets, recipe, records, seed=cfg.seed + number)
         found = adversarial_samples(targets, read_records(records), recipe.name)
         sources = [position[s.extra["orig_idx"]] for s in found]
         train = train + found

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from moekd.config import AugmentConfig, VariantConfig
 from moekd.cparse import identifier_vocabulary, random_variant
@@ -53,11 +53,10 @@ def names(ctx: RunContext) -> list[str]:
     return json.loads(ctx.layout.attack_vocabulary.read_text())
 
 
-def draw(
-    code: str, cfg: VariantConfig, rng: random.Random, pool: Sequence[str], setting: str
-) -> str:
+def _drawer(cfg: VariantConfig, pool: Sequence[str], setting: str) -> Callable[..., str]:
+    """Draws one variant of a code with a generator, by ``cfg`` (its relations checked once)."""
     relations = checked_relations(cfg.relations, f"{setting}.relations")
-    return random_variant(code, rng, relations, cfg.rewrites, pool)
+    return lambda code, rng: random_variant(code, rng, relations, cfg.rewrites, pool)
 
 
 def augmented(
@@ -75,12 +74,13 @@ def with_variants(
     """``samples`` and, for ``cfg.ratio`` of them on average (every one once per whole unit of
     ratio), a variant with the same label, drawn from ``cfg.seed`` and each function's idx."""
     whole, extra = divmod(cfg.ratio, 1)
+    draw = _drawer(cfg, pool, setting)
     out = list(samples)
     for sample in samples:
         rng = random.Random(f"{cfg.seed}:{sample.idx}")
         count = int(whole) + (rng.random() < extra)
         for k in range(count):
-            code = draw(sample.code, cfg, rng, pool, setting)
+            code = draw(sample.code, rng)
             out.append(CodeSample(f"{sample.idx}~{k}", code, sample.label, sample.project))
     return out
 
@@ -95,12 +95,12 @@ def _student_variants(ctx: RunContext, part: range) -> Writer:
     """``robust.variants`` variants of each distillation function of ``part`` (the code itself
     where no relation applies)."""
     cfg = ctx.cfg.robust
-    pool = names(ctx)
+    draw = _drawer(cfg, names(ctx), "robust")
     rows = []
     for index in part:
         sample = ctx.splits.unlabeled[index]
         rng = random.Random(f"{cfg.seed}:{sample.idx}")
-        codes = [draw(sample.code, cfg, rng, pool, "robust") for _ in range(cfg.variants)]
+        codes = [draw(sample.code, rng) for _ in range(cfg.variants)]
         rows.append({"idx": sample.idx, "variants": codes})
     return write_json_artifact(rows)
 
