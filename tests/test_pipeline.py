@@ -25,6 +25,7 @@ from moekd.methods import Student
 from moekd.models.classifier import HFClassifier
 from moekd.models.presets import STUDENTS
 from moekd.pipeline import STAGE_NAMES, run_pipeline
+from moekd.stages import search
 from moekd.stages.attacks import attack_subset
 from moekd.stages.context import RunContext
 from moekd.stages.students import _distillation_set
@@ -141,8 +142,27 @@ def test_morph_measures_flips_on_validation_variants(finished_run: tuple[Path, s
         # A constant sample's zero flips are not taken for robustness.
         assert sample["flip_rate"] == (None if own["constant"] else own["flip_rate"])
         assert set(own["flips"]) == set(TRANSFORMATIONS)
+        # Same candidates and brief distillation as AVATAR's: its samples, not distilled again.
+        avatar = json.loads((run / "search" / "avatar-1.5mb" / f"sample-{index}.json").read_text())
+        assert (own["candidate"], own["accuracy"]) == (avatar["candidate"], avatar["accuracy"])
+    assert not (run / "work" / "search" / "morph-1.5mb").exists()
     metrics = json.loads((run / "students" / "morph-1.5mb" / "seed-7" / "metrics.json").read_text())
     assert metrics["search"]["candidate"] == record["candidate"]
+
+
+def test_morph_distils_its_own_samples_when_they_are_not_avatars(
+    finished_run: tuple[Path, str],
+) -> None:
+    run, text = finished_run
+    shared = RunContext(parse_config(text), run)
+    own = RunContext(
+        parse_config(text.replace("sample_limit: 40\n    flips", "sample_limit: 30\n    flips")),
+        run,
+    )
+    assert own.cfg.baselines.morph.sample_limit == 30
+    methods = [[u.args[0] for u in search.sample_units(c)] for c in (shared, own)]
+    assert methods == [["avatar", "avatar"], ["avatar", "avatar", "morph", "morph"]]
+    assert [len(search.reused_sample_units(c)) for c in (shared, own)] == [2, 0]
 
 
 def test_robust_students_distil_variants_against_their_originals_knowledge(

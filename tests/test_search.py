@@ -164,10 +164,16 @@ def test_avatar_repair_makes_hidden_divisible_by_heads() -> None:
 
 
 def test_avatar_training_genes_take_the_configured_choices() -> None:
-    cfg = FAST_MOO.model_copy(update={"learning_rates": (2e-3, 1e-3), "batch_sizes": (8,)})
-    result, measured = run_avatar(3.0, cfg)
-    assert {c.lr for c in [result.candidate, *measured]} <= {2e-3, 1e-3}
-    assert {c.batch_size for c in [result.candidate, *measured]} == {8}
+    update = {"learning_rates": (2e-3, 1e-3), "batch_sizes": (8,), "dropouts": (0.2, 0.3)}
+    result, measured = run_avatar(3.0, FAST_MOO.model_copy(update=update))
+    found = [result.candidate, *measured]
+    assert {c.lr for c in found} <= {2e-3, 1e-3}
+    assert {c.batch_size for c in found} == {8}
+    dropouts = {(c.arch.hidden_dropout_prob, c.arch.attention_probs_dropout_prob) for c in found}
+    assert set().union(*dropouts) <= {0.2, 0.3}
+    # The reference's choices otherwise: the same search spreads its samples over 0.2-0.5.
+    default, sampled = run_avatar(3.0, FAST_MOO)
+    assert {c.arch.hidden_dropout_prob for c in [default.candidate, *sampled]} - {0.2, 0.3}
 
 
 def test_avatar_candidate_rejects_unknown_tokenizer() -> None:

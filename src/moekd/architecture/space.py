@@ -7,7 +7,8 @@ Thirteen genes, integer-coded in the reference's order and with its ranges: toke
 WordPiece, Unigram, WordLevel), vocabulary 1000-46000, layers 1-12, hidden 16-256, activation
 (gelu, relu, silu, gelu_new), hidden dropout 0.2-0.5 (step 0.1), intermediate 32-3072, heads
 1-12, attention dropout 0.2-0.5, max length 256-512, position embedding, learning rate (1e-3,
-1e-4, 5e-5) and batch size (16, 32, 64), the last two configurable. A hidden size is snapped to
+1e-4, 5e-5) and batch size (16, 32, 64); the choices of the dropouts, the learning rate and the
+batch size are configurable. A hidden size is snapped to
 the nearest multiple of its heads (the reference redraws it until it divides), so every
 candidate builds.
 
@@ -77,6 +78,7 @@ def _genes(
     max_length_cap: int | None,
     learning_rates: tuple[float, ...] = LEARNING_RATES,
     batch_sizes: tuple[int, ...] = BATCH_SIZES,
+    dropouts: tuple[float, ...] = DROPOUTS,
 ) -> tuple[_Gene, ...]:
     """The 13 genes in the reference's order; a cap lowers the max-length range (to a single
     value when the cap is under 256)."""
@@ -90,10 +92,10 @@ def _genes(
         _Gene("num_hidden_layers", 1, 12),
         _Gene("hidden_size", 16, 256),
         _categorical("hidden_act", ACTIVATIONS),
-        _categorical("hidden_dropout_prob", DROPOUTS),
+        _categorical("hidden_dropout_prob", dropouts),
         _Gene("intermediate_size", 32, 3072),
         _Gene("num_attention_heads", 1, 12),
-        _categorical("attention_probs_dropout_prob", DROPOUTS),
+        _categorical("attention_probs_dropout_prob", dropouts),
         _Gene("max_length", low, high),
         _categorical("position_embedding_type", POSITION_EMBEDDINGS),
         _categorical("lr", learning_rates),
@@ -151,7 +153,7 @@ class SearchSpace:
         max_length_cap: int | None,
         vocab_caps: Mapping[str, int] | None = None,
     ) -> None:
-        self.genes = _genes(max_length_cap, cfg.learning_rates, cfg.batch_sizes)
+        self.genes = _genes(max_length_cap, cfg.learning_rates, cfg.batch_sizes, cfg.dropouts)
         self.vocab_caps = dict(vocab_caps or {})
         self.low = np.array([g.low for g in self.genes])
         self.high = np.array([g.high for g in self.genes])

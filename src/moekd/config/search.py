@@ -28,8 +28,9 @@ class CompressorSearchConfig(BaseModel):
 
 class AvatarSearchConfig(BaseModel):
     """Budgets of the search. ``samples`` is the expensive part: each is a real distillation.
-    The training genes default to the reference's choices, which suit its 21k functions and
-    many epochs; a small run may offer rates that learn in its few steps."""
+    The training genes and the dropouts default to the reference's choices, which suit its 21k
+    functions and many epochs; a small run may offer rates and dropouts that learn in its few
+    steps."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -42,6 +43,9 @@ class AvatarSearchConfig(BaseModel):
     )
     batch_sizes: tuple[Annotated[int, Field(ge=1)], ...] = Field(
         (16, 32, 64), min_length=1, description="the batch-size gene's choices"
+    )
+    dropouts: tuple[Annotated[float, Field(ge=0, lt=1)], ...] = Field(
+        (0.2, 0.3, 0.4, 0.5), min_length=1, description="both dropout genes' choices"
     )
     seed: int = 0
 

@@ -136,18 +136,20 @@ STUDENTS: dict[str, ArchSpec] = {
         max_length=400,
     ),
     # The demo's students: two wide layers learn from 800 functions in seconds, where twelve
-    # narrow ones stay at chance for epochs; same budgets as above at 160 tokens.
+    # narrow ones stay at chance for epochs; same budgets as above at 160 tokens. A good part
+    # of each budget sits in the vocabulary, which costs memory but almost no compute, and a
+    # larger vocabulary also spends fewer tokens on a function.
     "shallow-3mb": ArchSpec(
-        vocab_size=1000,
-        hidden_size=176,
+        vocab_size=2600,
+        hidden_size=144,
         num_hidden_layers=2,
         num_attention_heads=4,
-        intermediate_size=352,
+        intermediate_size=288,
         max_length=160,
     ),
     "shallow-1.5mb": ArchSpec(
-        vocab_size=1000,
-        hidden_size=120,
+        vocab_size=1800,
+        hidden_size=96,
         num_hidden_layers=2,
         num_attention_heads=4,
         intermediate_size=240,

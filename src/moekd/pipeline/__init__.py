@@ -72,6 +72,7 @@ STAGES: list[Stage] = [
             search.sample_tokenizer_units,
             search.flip_set_units,
             search.sample_units,
+            search.reused_sample_units,
             search.search_units,
         ),
     ),

@@ -5,7 +5,8 @@ Steps: the vocabulary each tokenizer kind really learns (caps that keep sizes ho
 Compressor's GA; MORPH's flip set (variants of validation functions); AVATAR's and MORPH's
 samples (chosen, their tokenizers trained, each distilled briefly as its own unit; MORPH's also
 counted for prediction flips) and then each one's surrogate-assisted search over them
-(AVATAR: NSGA-II; MORPH: NSGA-III).
+(AVATAR: NSGA-II; MORPH: NSGA-III). Where MORPH's samples are AVATAR's (same candidates, same
+brief distillation), MORPH only counts the flips of AVATAR's distilled samples.
 """
 
 from __future__ import annotations
@@ -166,9 +167,9 @@ def _per_search(
     depends: Callable[[str], tuple[str, ...]],
     build: Callable[[RunContext, str, StudentSize], Writer],
 ) -> list[Unit]:
-    """One unit per (surrogate search, size it runs at)."""
+    """One unit per (surrogate search, size it runs at); independent of each other."""
     return [
-        Unit(artifact(m, s.label), depends(m), build, (m, s), _size_salt(s))
+        Unit(artifact(m, s.label), depends(m), build, (m, s), _size_salt(s), fan_out=True)
         for m in SURROGATE_SEARCHES
         for s in _sizes(ctx, m)
     ]
@@ -256,20 +257,66 @@ def _sample(ctx: RunContext, method: str, size: StudentSize, index: int) -> Writ
     return write_json_artifact(record)
 
 
-def sample_units(ctx: RunContext) -> list[Unit]:
+def _reuses_avatar_samples(ctx: RunContext, size: StudentSize) -> bool:
+    """MORPH's samples are AVATAR's (same space, seed and genes) whenever both search at
+    ``size`` with the same candidates and the same brief distillation: then MORPH counts the
+    flips of AVATAR's distilled samples instead of distilling them a second time."""
+    if size not in _sizes(ctx, "avatar") or size not in _sizes(ctx, "morph"):
+        return False
+    avatar, morph = ctx.cfg.baselines.avatar, ctx.cfg.baselines.morph
+
+    def training(c: AvatarConfig) -> tuple[Any, ...]:
+        return c.sample_epochs, c.sample_limit, c.temperature, c.search.seed
+
+    same = read_candidates(ctx, "avatar", size) == read_candidates(ctx, "morph", size)
+    return same and training(avatar) == training(morph)
+
+
+def _sample_unit(
+    ctx: RunContext, method: str, size: StudentSize, index: int, build: Callable[..., Writer]
+) -> Unit:
+    return Unit(
+        ctx.layout.surrogate_sample(method, size.label, index),
+        _sample_depends(method),
+        build,
+        (method, size, index),
+        f"{_size_salt(size)}:{index}",
+        collective=True,
+        fan_out=True,
+    )
+
+
+def _searched(ctx: RunContext) -> list[tuple[str, StudentSize, int]]:
     return [
-        Unit(
-            ctx.layout.surrogate_sample(method, size.label, index),
-            _sample_depends(method),
-            _sample,
-            (method, size, index),
-            f"{_size_salt(size)}:{index}",
-            collective=True,
-            fan_out=True,
-        )
+        (method, size, index)
         for method in SURROGATE_SEARCHES
         for size in _sizes(ctx, method)
         for index in range(len(read_candidates(ctx, method, size)))
+    ]
+
+
+def sample_units(ctx: RunContext) -> list[Unit]:
+    """The samples each search distils itself (all but MORPH's reused ones)."""
+    return [
+        _sample_unit(ctx, method, size, index, _sample)
+        for method, size, index in _searched(ctx)
+        if method != "morph" or not _reuses_avatar_samples(ctx, size)
+    ]
+
+
+def _reused_sample(ctx: RunContext, method: str, size: StudentSize, index: int) -> Writer:
+    """MORPH's record of AVATAR's distilled sample: its accuracy, and its flips counted here."""
+    avatar = ctx.layout.surrogate_sample("avatar", size.label, index)
+    record = _read(avatar) | _flips(ctx, ctx.layout.work_of(avatar) / "best")
+    return write_json_artifact(record)
+
+
+def reused_sample_units(ctx: RunContext) -> list[Unit]:
+    """MORPH's samples that AVATAR distilled (a step after AVATAR's samples)."""
+    return [
+        _sample_unit(ctx, method, size, index, _reused_sample)
+        for method, size, index in _searched(ctx)
+        if method == "morph" and _reuses_avatar_samples(ctx, size)
     ]
 
 

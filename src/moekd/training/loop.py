@@ -282,6 +282,8 @@ class TrainingLoop:
         acc = self.accelerator
         model.eval()
         mine = list(range(acc.process_index, len(examples), acc.num_processes))
+        # Similar lengths batched together pad less; rows go back to input order below.
+        mine.sort(key=lambda i: len(examples[i].get("input_ids", ())))
         pairs: list[tuple[int, np.ndarray]] = []
         size = self.settings.eval_batch_size
         for start in range(0, len(mine), size):
