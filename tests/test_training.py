@@ -37,9 +37,8 @@ def test_tiny_model_learns_separable_task(
     assert (tmp_path / "train_result.json").exists() and not (tmp_path / "checkpoints").exists()
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert sum("eval" in r for r in log) == result.epochs_run
-    steps = re.findall(
-        r": (\d+)/120 steps, loss \d+\.\d{4}, [\d.]+ ex/s, \d+:\d\d elapsed", capsys.readouterr().err
-    )
+    line = r": (\d+)/120 steps, loss \d+\.\d{4}, [\d.]+ ex/s, \d+:\d\d elapsed"
+    steps = re.findall(line, capsys.readouterr().err)
     assert [int(n) for n in steps] == list(range(1, 121))  # a plain line a step (nohup, CI)
     # A finished stage is not trained again.
     again = finetune_classifier(model, tok, samples[:160], samples[160:], settings, tmp_path, 128)
