@@ -275,13 +275,14 @@ def _reuses_avatar_samples(ctx: RunContext, size: StudentSize) -> bool:
 def _sample_unit(
     ctx: RunContext, method: str, size: StudentSize, index: int, build: Callable[..., Writer]
 ) -> Unit:
+    """A distillation trains on every process of a launch; counting flips is the main one's."""
     return Unit(
         ctx.layout.surrogate_sample(method, size.label, index),
         _sample_depends(method),
         build,
         (method, size, index),
         f"{_size_salt(size)}:{index}",
-        collective=True,
+        collective=build is _sample,
         fan_out=True,
     )
 
