@@ -7,6 +7,7 @@ code (``core.fsmonitor``) switched off on its command line.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import shutil
@@ -25,20 +26,22 @@ _SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
 _GIT_TIMEOUT_S = 60
 
 
-@dataclass
-class Discovery:
-    """Files to read (in a stable order) and the warnings collected on the way."""
-
-    files: list[Path] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class Skipped:
     """A file that was not scanned, and why."""
 
     path: Path
     reason: str
+
+
+@dataclass
+class Discovery:
+    """Files to read (in a stable order), symlinks not followed, and the warnings collected on
+    the way."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def matches(rel: str, patterns: Iterable[str]) -> bool:
@@ -53,12 +56,20 @@ def discover(
     exclude: Sequence[str] = (),
     gitignore: bool = False,
 ) -> Discovery:
-    """Files named in ``paths`` (always, unless excluded) and files under folders in ``paths``
-    that match ``include``; ``exclude`` and (optionally) .gitignore rules drop files found in
-    folders. Symlinked folders are not followed, so a link loop cannot trap the walk."""
+    """Files named in ``paths`` (always, unless excluded; a symlink named there is followed)
+    and files under folders in ``paths`` that match ``include``; ``exclude`` and (optionally)
+    .gitignore rules drop files found in folders.
+
+    Symlinks met in a folder: a link to a regular file inside one of the folders named in
+    ``paths`` is scanned once, as that file (under its real path, so a finding points at the
+    code); a link out of them, a broken link, a link loop or a link to an excluded file is
+    skipped with its reason. Symlinked folders are never followed (their files, when inside the
+    named folders, are scanned through their real path), so a link loop cannot trap the walk;
+    one that leads out of the named folders gets a warning."""
     found = Discovery()
     walked: list[Path] = []
     seen: set[Path] = set()
+    roots = {Path(p).resolve(): Path(p) for p in paths if Path(p).is_dir()}
     for raw in paths:
         path = Path(raw)
         if path.is_file():
@@ -66,12 +77,14 @@ def discover(
                 seen.add(path.resolve())
                 found.files.append(path)
         elif path.is_dir():
-            for file in _walk(path, include, exclude, found.warnings):
+            for file in _walk(path, include, exclude, roots, found):
                 if file.resolve() not in seen:
                     seen.add(file.resolve())
                     walked.append(file)
         elif path.exists():
             found.warnings.append(f"{path}: not a regular file or folder; skipped")
+        elif path.is_symlink():
+            raise UserError(f"{path}: broken symlink or symlink loop")
         else:
             raise UserError(f"{path}: no such file or folder")
     if gitignore and walked:
@@ -81,23 +94,77 @@ def discover(
 
 
 def _walk(
-    root: Path, include: Sequence[str], exclude: Sequence[str], warnings: list[str]
+    root: Path,
+    include: Sequence[str],
+    exclude: Sequence[str],
+    roots: dict[Path, Path],
+    found: Discovery,
 ) -> Iterable[Path]:
     def unreadable(exc: OSError) -> None:
-        warnings.append(f"{exc.filename}: folder skipped, unreadable ({exc.strerror or exc})")
+        found.warnings.append(
+            f"{exc.filename}: folder skipped, unreadable ({exc.strerror or exc})"
+        )
 
     for folder, dirs, files in os.walk(root, onerror=unreadable):
         base = Path(folder)
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if d not in _SKIP_DIRS and not matches((base / d).relative_to(root).as_posix(), exclude)
-        )
+        kept = []
+        for name in sorted(dirs):
+            sub = base / name
+            if name in _SKIP_DIRS or matches(sub.relative_to(root).as_posix(), exclude):
+                continue
+            if sub.is_symlink():
+                if _inside(Path(os.path.realpath(sub)), roots) is None:
+                    found.warnings.append(
+                        f"{sub}: symlink to a folder outside the scanned folders "
+                        f"({os.path.realpath(sub)}); not followed (name it to scan it)"
+                    )
+                continue
+            kept.append(name)
+        dirs[:] = kept
         for name in sorted(files):
             file = base / name
             rel = file.relative_to(root).as_posix()
-            if matches(rel, include) and not matches(rel, exclude) and not file.is_symlink():
+            if not matches(rel, include) or matches(rel, exclude):
+                continue
+            if not file.is_symlink():
                 yield file
+                continue
+            target = _link_target(file, roots, exclude)
+            if isinstance(target, Skipped):
+                found.skipped.append(target)
+            else:
+                yield target
+
+
+def _inside(target: Path, roots: dict[Path, Path]) -> tuple[Path, str] | None:
+    """The named folder ``target`` lies in (as the user named it) and its path below it."""
+    for resolved, named in roots.items():
+        if target.is_relative_to(resolved):
+            return named, target.relative_to(resolved).as_posix()
+    return None
+
+
+def _link_target(link: Path, roots: dict[Path, Path], exclude: Sequence[str]) -> Path | Skipped:
+    """The file a symlink found in a folder stands for, or why it is not scanned."""
+    target = Path(os.path.realpath(link))
+    try:
+        info = target.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Skipped(link, "symlink loop")
+        return Skipped(link, f"broken symlink ({exc.strerror or exc})")
+    if not stat.S_ISREG(info.st_mode):
+        return Skipped(link, "symlink to something that is not a regular file")
+    place = _inside(target, roots)
+    if place is None:
+        return Skipped(
+            link,
+            f"symlink to a file outside the scanned folders ({target}); name it to scan it",
+        )
+    named, rel = place
+    if matches(rel, exclude) or _SKIP_DIRS.intersection(rel.split("/")):
+        return Skipped(link, f"symlink to an excluded file ({target})")
+    return named / rel
 
 
 def _git(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -3,6 +3,13 @@
 Levels: a function scored ``p >= error_threshold`` (default 0.9) is an ``error``; one with
 ``threshold <= p < error_threshold`` (default threshold 0.5) a ``warning``; anything below the
 threshold is not reported. ``--fail-on`` compares against these levels.
+
+The scan streams: files are read and parsed one at a time and their functions scored in chunks
+of :data:`CHUNK`, so memory stays flat however large the tree (only findings are kept, at most
+``max_findings`` of them, the highest scores). A function longer than the model's window is
+scored over overlapping windows and keeps its highest window score
+(:mod:`moekd.deploy.windows`); scores are cached by content (:mod:`moekd.deploy.cache`).
+Findings are ranked by score, highest first (ties by path and line).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moekd.cparse import extract_functions
+from moekd.deploy.cache import ScoreCache
 from moekd.deploy.discover import (
     DEFAULT_INCLUDE,
     DEFAULT_MAX_BYTES,
@@ -24,6 +32,8 @@ from moekd.deploy.discover import (
     read_source,
 )
 from moekd.deploy.loading import ModelInfo
+from moekd.deploy.scoring import Scorer
+from moekd.deploy.suppress import suppression
 from moekd.errors import UserError
 
 if TYPE_CHECKING:
@@ -32,15 +42,21 @@ if TYPE_CHECKING:
 LEVELS = ("warning", "error")
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_ERROR_THRESHOLD = 0.9
-#: Functions per ``predict_proba`` call: big enough for good length buckets, small enough
-#: that progress shows and memory stays flat on huge trees.
+#: GitHub code scanning takes at most 25,000 results a run; more is noise for a reader too.
+DEFAULT_MAX_FINDINGS = 25_000
+#: Functions scored together: big enough for good length buckets, small enough that progress
+#: shows and memory stays flat on huge trees (and huge files).
 CHUNK = 512
 _SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One function the model scores at or above the threshold."""
+    """One function the model scores at or above the threshold.
+
+    ``window_start_line``/``window_end_line``: the lines of the window that scored highest
+    (the whole function when it fits the model). ``suppression``: the reason of its
+    ``moekd-ignore`` comment ("" without one), None when it is not suppressed."""
 
     path: Path
     uri: str  # relative to the scan root (posix), or an absolute file URI outside it
@@ -50,18 +66,29 @@ class Finding:
     probability: float
     level: str
     fingerprint: str
+    window_start_line: int
+    window_end_line: int
+    suppression: str | None = None
+
+    def rank_key(self) -> tuple[float, str, int]:
+        return (-self.probability, self.uri, self.start_line)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "path": str(self.path),
             "uri": self.uri,
             "function": self.function,
             "start_line": self.start_line,
             "end_line": self.end_line,
+            "window_start_line": self.window_start_line,
+            "window_end_line": self.window_end_line,
             "probability": round(self.probability, 6),
             "level": self.level,
             "fingerprint": self.fingerprint,
         }
+        if self.suppression is not None:
+            data["suppression"] = self.suppression
+        return data
 
 
 @dataclass
@@ -72,11 +99,18 @@ class ScanResult:
     model: ModelInfo
     threshold: float
     error_threshold: float
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # ranked, at most max_findings
+    suppressed: list[Finding] = field(default_factory=list)  # by a moekd-ignore comment
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # not about one skipped file
     files_scanned: int = 0
     functions_scanned: int = 0
+    #: Findings reported, by level, the ones past ``max_findings`` included.
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+    findings_dropped: int = 0  # past max_findings (the lowest scores)
+    baseline_matched: int = 0  # findings left out because the baseline has them
+    windowed_functions: int = 0  # longer than the model's window: scored in windows
+    cached_functions: int = 0  # scores taken from the cache (no inference)
     seconds: float = 0.0
 
     def messages(self) -> list[str]:
@@ -84,8 +118,23 @@ class ScanResult:
         return [*self.warnings, *(f"{s.path}: skipped, {s.reason}" for s in self.skipped)]
 
     def worst_level(self) -> str | None:
-        levels = {f.level for f in self.findings}
-        return next((lvl for lvl in reversed(LEVELS) if lvl in levels), None)
+        return next((lvl for lvl in reversed(LEVELS) if self.counts.get(lvl)), None)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for a report's summary (JSON ``summary``, SARIF run properties)."""
+        return {
+            "files_scanned": self.files_scanned,
+            "functions_scanned": self.functions_scanned,
+            "findings": sum(self.counts.values()),
+            "errors": self.counts.get("error", 0),
+            "warnings": self.counts.get("warning", 0),
+            "findings_not_listed": self.findings_dropped,
+            "suppressed": len(self.suppressed),
+            "baseline_matched": self.baseline_matched,
+            "windowed_functions": self.windowed_functions,
+            "cached_functions": self.cached_functions,
+            "skipped_files": len(self.skipped),
+        }
 
 
 @dataclass(frozen=True)
@@ -96,12 +145,17 @@ class ScanOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     threshold: float = DEFAULT_THRESHOLD
     error_threshold: float = DEFAULT_ERROR_THRESHOLD
+    max_findings: int = DEFAULT_MAX_FINDINGS
+    #: Fingerprints of known findings (``--baseline``): not reported again.
+    baseline: frozenset[str] = frozenset()
 
     def check(self) -> None:
         if not 0.0 <= self.threshold <= 1.0 or not 0.0 <= self.error_threshold <= 1.0:
             raise UserError("--threshold and --error-threshold must lie in [0, 1]")
         if self.max_bytes <= 0:
             raise UserError("--max-bytes must be positive")
+        if self.max_findings <= 0:
+            raise UserError("--max-findings must be positive")
 
 
 def level_for(p: float, threshold: float, error_threshold: float) -> str | None:
@@ -133,6 +187,140 @@ class _Pending:
     start_line: int
     end_line: int
     code: str
+    fingerprint: str
+    suppression: str | None
+
+
+#: Called as the scan goes: files done so far, and the result as it stands.
+Progress = Callable[[int, ScanResult], None]
+
+
+class _Collector:
+    """Turns scores into findings: levels, suppressions, the baseline, the cap."""
+
+    def __init__(self, result: ScanResult, options: ScanOptions) -> None:
+        self.result = result
+        self.options = options
+        self._kept: list[Finding] = []
+
+    def add(self, item: _Pending, p: float, first: int, last: int) -> None:
+        level = level_for(p, self.options.threshold, self.options.error_threshold)
+        if level is None:
+            return
+        finding = Finding(
+            item.path,
+            item.uri,
+            item.name,
+            item.start_line,
+            item.end_line,
+            p,
+            level,
+            item.fingerprint,
+            item.start_line + first,
+            item.start_line + last,
+            item.suppression,
+        )
+        if item.suppression is not None:
+            self.result.suppressed.append(finding)
+        elif item.fingerprint in self.options.baseline:
+            self.result.baseline_matched += 1
+        else:
+            self.result.counts[level] += 1
+            self._kept.append(finding)
+            if len(self._kept) >= 2 * self.options.max_findings:
+                self._trim()
+
+    def _trim(self) -> None:
+        self._kept.sort(key=Finding.rank_key)
+        del self._kept[self.options.max_findings :]
+
+    def finish(self) -> None:
+        self._trim()
+        self.result.findings = self._kept
+        self.result.findings_dropped = sum(self.result.counts.values()) - len(self._kept)
+        self.result.suppressed.sort(key=Finding.rank_key)
+
+
+def _functions(path: Path, uri: str, text: str) -> list[_Pending]:
+    """The file's functions with their fingerprints (identical twins in one file numbered in
+    source order, so they differ) and suppression comments."""
+    lines = text.split("\n")  # tree-sitter's rows: only "\n" ends a line
+    twins: dict[str, int] = {}
+    out = []
+    for fn in extract_functions(text):
+        key = fingerprint(fn.name, fn.code)
+        twins[key] = twins.get(key, 0) + 1
+        out.append(
+            _Pending(
+                path,
+                uri,
+                fn.name,
+                fn.start_line,
+                fn.end_line,
+                fn.code,
+                f"{key}:{twins[key]}",
+                suppression(lines, fn.start_line),
+            )
+        )
+    return out
+
+
+def scan_files(
+    files: Sequence[Path],
+    scorer: Scorer,
+    model: ModelInfo,
+    options: ScanOptions | None = None,
+    root: Path | None = None,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Read, parse and score ``files`` in a stream of chunks of :data:`CHUNK` functions."""
+    options = options or ScanOptions()
+    options.check()
+    started = time.perf_counter()
+    root = root or Path.cwd()
+    result = ScanResult(root, model, options.threshold, options.error_threshold)
+    if not scorer.windowing:
+        result.warnings.append(
+            f"model {model.name}: cannot count its tokens, so functions are scored whole "
+            "(a function longer than its window is judged by its start)"
+        )
+    collector = _Collector(result, options)
+    pending: list[_Pending] = []
+    inferred_before = scorer.inferred
+    windowed_before = scorer.windowed
+
+    def flush() -> None:
+        scores = scorer.score([p.code for p in pending])
+        for item, score in zip(pending, scores, strict=True):
+            collector.add(item, score.probability, score.first_line, score.last_line)
+        result.functions_scanned += len(pending)
+        pending.clear()
+
+    for done, path in enumerate(files, 1):
+        text = read_source(path, options.max_bytes)
+        if isinstance(text, Skipped):
+            result.skipped.append(text)
+        else:
+            result.files_scanned += 1
+            for item in _functions(path, uri_for(path, root), text):
+                pending.append(item)
+                if len(pending) >= CHUNK:
+                    flush()
+                    if progress is not None:
+                        progress(done - 1, result)
+        if progress is not None:
+            progress(done, result)
+    if pending:
+        flush()
+        if progress is not None:
+            progress(len(files), result)
+    collector.finish()
+    result.windowed_functions = scorer.windowed - windowed_before
+    result.cached_functions = result.functions_scanned - (scorer.inferred - inferred_before)
+    if scorer.cache is not None and scorer.cache.problem:
+        result.warnings.append(scorer.cache.problem)
+    result.seconds = time.perf_counter() - started
+    return result
 
 
 def scan_paths(
@@ -141,53 +329,18 @@ def scan_paths(
     model: ModelInfo,
     options: ScanOptions | None = None,
     root: Path | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
+    cache: ScoreCache | None = None,
+    model_digest: str | None = None,
 ) -> ScanResult:
-    """Find C files under ``paths``, extract every function and score them in chunks."""
+    """Find C files under ``paths`` and scan them (see :func:`scan_files`); scores are cached
+    in ``cache`` when ``model_digest`` names the model by content."""
     options = options or ScanOptions()
     options.check()
-    started = time.perf_counter()
-    root = root or Path.cwd()
     found = discover(paths, options.include, options.exclude, options.gitignore)
-    result = ScanResult(root, model, options.threshold, options.error_threshold)
-    result.warnings.extend(found.warnings)
+    scorer = Scorer(classifier, model_digest, cache)
+    result = scan_files(found.files, scorer, model, options, root, progress)
+    result.warnings[:0] = found.warnings
     if not found.files:
         result.warnings.append("no files to scan (check the paths and --include)")
-    pending: list[_Pending] = []
-    for path in found.files:
-        text = read_source(path, options.max_bytes)
-        if isinstance(text, Skipped):
-            result.skipped.append(text)
-            continue
-        result.files_scanned += 1
-        uri = uri_for(path, root)
-        for fn in extract_functions(text):
-            pending.append(_Pending(path, uri, fn.name, fn.start_line, fn.end_line, fn.code))
-    result.functions_scanned = len(pending)
-    seen: dict[tuple[str, str], int] = {}
-    for start in range(0, len(pending), CHUNK):
-        chunk = pending[start : start + CHUNK]
-        proba = classifier.predict_proba([p.code for p in chunk])[:, 1]
-        for item, p in zip(chunk, proba, strict=True):
-            level = level_for(float(p), options.threshold, options.error_threshold)
-            if level is None:
-                continue
-            key = fingerprint(item.name, item.code)
-            seen[(item.uri, key)] = seen.get((item.uri, key), 0) + 1
-            result.findings.append(
-                Finding(
-                    item.path,
-                    item.uri,
-                    item.name,
-                    item.start_line,
-                    item.end_line,
-                    float(p),
-                    level,
-                    f"{key}:{seen[(item.uri, key)]}",  # identical twins in one file differ
-                )
-            )
-        if progress is not None:
-            progress(start + len(chunk), len(pending))
-    result.findings.sort(key=lambda f: (f.uri, f.start_line))
-    result.seconds = time.perf_counter() - started
     return result
