@@ -3,6 +3,7 @@ model folder holds, so ``scan``, ``evaluate`` and ``attack`` accept any exported
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,6 +17,7 @@ Backend = Literal["auto", "torch", "onnx", "onnx-int8"]
 BACKENDS: tuple[str, ...] = ("auto", "torch", "onnx", "onnx-int8")
 ONNX_FILE = "model.onnx"
 ONNX_INT8_FILE = "model.int8.onnx"
+MB = 1_000_000  # as moekd.models.footprint counts model sizes
 
 
 @dataclass(frozen=True)
@@ -102,22 +104,24 @@ def load_classifier(
 def model_info(classifier: CodeClassifier, source: str | Path) -> ModelInfo:
     """Name, backend and size of a loaded classifier: fp32 weight bytes for torch, the file's
     bytes for ONNX (so an INT8 export shows its real, smaller size)."""
-    from moekd.models.classifier import HFClassifier
-    from moekd.models.footprint import MB, footprint
+    from moekd.deploy.onnx_classifier import OnnxClassifier
 
     local = Path(str(source)).expanduser()
     name = local.name if local.exists() else str(source)
-    if isinstance(classifier, HFClassifier):
+    if isinstance(classifier, OnnxClassifier):
+        meta = classifier.metadata
+        params = int(meta["moekd.params"]) if "moekd.params" in meta else None
+        size = round(classifier.path.stat().st_size / MB, 3)
+        gflops = float(meta["moekd.gflops"]) if "moekd.gflops" in meta else None
+        return ModelInfo(name, "onnx", classifier.precision, params, size, gflops)
+    # An HFClassifier exists only once its module (and torch) is imported: checking for the
+    # module keeps a light install, and any other CodeClassifier, free of torch.
+    torch_classifiers = sys.modules.get("moekd.models.classifier")
+    if torch_classifiers is not None and isinstance(classifier, torch_classifiers.HFClassifier):
+        from moekd.models.footprint import footprint
+
         fp = footprint(classifier.model.config, classifier.max_length)
         return ModelInfo(
             name, "torch", "fp32", fp.params, round(fp.size_mb, 3), round(fp.gflops, 6)
         )
-    from moekd.deploy.onnx_classifier import OnnxClassifier
-
-    if not isinstance(classifier, OnnxClassifier):  # any other CodeClassifier
-        return ModelInfo(name, type(classifier).__name__, "unknown", None, None)
-    meta = classifier.metadata
-    params = int(meta["moekd.params"]) if "moekd.params" in meta else None
-    size = round(classifier.path.stat().st_size / MB, 3)
-    gflops = float(meta["moekd.gflops"]) if "moekd.gflops" in meta else None
-    return ModelInfo(name, "onnx", classifier.precision, params, size, gflops)
+    return ModelInfo(name, type(classifier).__name__, "unknown", None, None)

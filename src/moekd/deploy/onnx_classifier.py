@@ -1,22 +1,22 @@
 """A :class:`~moekd.models.classifier.CodeClassifier` on onnxruntime, for fast CPU inference.
 
-It tokenizes and batches exactly as :class:`~moekd.models.classifier.HFClassifier` does (same
-``tokenize`` call, same length buckets), so fp32 probabilities agree with torch to ~1e-6 and
-attacks, evaluation and scan can take either one.
+It tokenizes and batches exactly as :class:`~moekd.models.classifier.HFClassifier` does (the
+same tokenizer settings, the same length buckets), so fp32 probabilities agree with torch to
+~1e-6 and attacks, evaluation and scan can take either one. It imports neither torch nor
+transformers: ``pip install moekd`` without extras scans with it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from transformers import PreTrainedTokenizerBase
 
 from moekd.cparse.canonical import canonical_identifiers
+from moekd.deploy.onnx_tokenizer import EncoderTokenizer, embedded_tokenizer, folder_tokenizer
 from moekd.errors import UserError
-from moekd.models.classifier import map_in_buckets, softmax, tokenize
+from moekd.models.batching import map_in_buckets, softmax
 
 _INPUTS = ("input_ids", "attention_mask")
 
@@ -27,7 +27,7 @@ class OnnxClassifier:
     def __init__(
         self,
         onnx_path: str | Path,
-        tokenizer: PreTrainedTokenizerBase | None = None,
+        tokenizer: EncoderTokenizer | None = None,
         max_length: int | None = None,
         batch_size: int = 32,
         threads: int | None = None,
@@ -55,10 +55,14 @@ class OnnxClassifier:
         if names != set(_INPUTS):
             raise UserError(f"{self.path}: expected inputs {_INPUTS}, found {sorted(names)}")
         if tokenizer is None:
-            tokenizer = _embedded_tokenizer(self.metadata) or _folder_tokenizer(self.path.parent)
+            embedded = embedded_tokenizer(self.metadata, str(self.path))
+            tokenizer = embedded or folder_tokenizer(self.path.parent)
         self.tokenizer = tokenizer
         stored = self.metadata.get("moekd.max_length")
-        self.max_length = max_length or (int(stored) if stored else tokenizer.model_max_length)
+        max_length = max_length or (int(stored) if stored else tokenizer.model_max_length)
+        if not max_length:
+            raise UserError(f"{self.path}: no maximum input length in the model or tokenizer")
+        self.max_length = max_length
         self.batch_size = batch_size
         self.canonical = self.metadata.get("moekd.canonical_identifiers") == "true"
 
@@ -75,18 +79,19 @@ class OnnxClassifier:
         path = Path(onnx_path)
         if not path.is_file():
             raise UserError(f"{path}: no such ONNX file")
-        tokenizer = _folder_tokenizer(Path(tokenizer_dir)) if tokenizer_dir else None
+        tokenizer = folder_tokenizer(Path(tokenizer_dir)) if tokenizer_dir else None
         return cls(path, tokenizer, max_length, batch_size, threads)
 
     @property
     def precision(self) -> str:
         return self.metadata.get("moekd.precision", "fp32")
 
+    def _inputs(self, codes: Sequence[str]) -> list[str]:
+        """What the graph reads: identifiers canonicalised when the model was trained so."""
+        return [canonical_identifiers(c) for c in codes] if self.canonical else list(codes)
+
     def _run(self, codes: list[str]) -> np.ndarray:
-        if self.canonical:
-            codes = [canonical_identifiers(c) for c in codes]
-        batch = tokenize(self.tokenizer, codes, self.max_length, return_tensors="np")
-        feed = {name: batch[name].astype(np.int64) for name in _INPUTS}
+        feed = self.tokenizer.encode(self._inputs(codes), self.max_length)
         return self.session.run(["logits"], feed)[0].astype(np.float32)
 
     def logits(self, codes: Sequence[str]) -> np.ndarray:
@@ -97,29 +102,8 @@ class OnnxClassifier:
             return np.zeros((0, 2), dtype=np.float32)
         return softmax(self.logits(codes))
 
+    def count_tokens(self, codes: Sequence[str]) -> list[int]:
+        """Tokens each input would take untruncated, special tokens included, so a caller can
+        see which inputs ``max_length`` cuts."""
+        return self.tokenizer.count(self._inputs(codes))
 
-def _folder_tokenizer(folder: Path) -> PreTrainedTokenizerBase:
-    from transformers import AutoTokenizer
-
-    if (
-        not (folder / "tokenizer.json").is_file()
-        and not (folder / "tokenizer_config.json").is_file()
-    ):
-        raise UserError(f"{folder}: no tokenizer inside the ONNX model or beside it")
-    try:
-        return AutoTokenizer.from_pretrained(str(folder))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{folder}: cannot load the tokenizer ({exc})") from None
-
-
-def _embedded_tokenizer(meta: dict[str, str]) -> PreTrainedTokenizerBase | None:
-    """Rebuild the fast tokenizer that ``moekd export`` stored in the model's metadata."""
-    from tokenizers import Tokenizer
-    from transformers import PreTrainedTokenizerFast
-
-    if "moekd.tokenizer" not in meta:
-        return None
-    settings = json.loads(meta.get("moekd.tokenizer_config", "{}"))
-    return PreTrainedTokenizerFast(
-        tokenizer_object=Tokenizer.from_str(meta["moekd.tokenizer"]), **settings
-    )

@@ -18,6 +18,7 @@ from transformers import (
 
 from moekd.cparse.canonical import canonical_identifiers
 from moekd.errors import UserError
+from moekd.models.batching import map_in_buckets, softmax
 
 
 @runtime_checkable
@@ -25,12 +26,6 @@ class CodeClassifier(Protocol):
     """Anything that scores C functions: row i is [p(safe), p(vulnerable)] of ``codes[i]``."""
 
     def predict_proba(self, codes: Sequence[str]) -> np.ndarray: ...
-
-
-def length_buckets(codes: Sequence[str], batch_size: int) -> list[list[int]]:
-    """Batches of indices of similar length, so padding wastes little compute."""
-    order = sorted(range(len(codes)), key=lambda i: len(codes[i]))
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def tokenize(
@@ -49,20 +44,6 @@ def tokenize(
         return_tensors=return_tensors,
     )
     return {k: v for k, v in batch.items() if k != "token_type_ids"}
-
-
-def map_in_buckets(
-    codes: Sequence[str], batch_size: int, fn: Callable[[list[str]], np.ndarray]
-) -> np.ndarray:
-    """``fn`` over length-bucketed batches of ``codes``, rows put back in input order."""
-    if not codes:
-        return np.zeros((0, 0), dtype=np.float32)
-    rows: list[np.ndarray | None] = [None] * len(codes)
-    for batch_idx in length_buckets(codes, batch_size):
-        out = fn([codes[i] for i in batch_idx])
-        for j, i in enumerate(batch_idx):
-            rows[i] = out[j]
-    return np.stack(rows)  # type: ignore[arg-type]
 
 
 def resolve_device(device: str | None = None) -> torch.device:
@@ -121,6 +102,17 @@ class HFClassifier:
             return np.zeros((0, 2), dtype=np.float32)
         return softmax(self.logits(codes))
 
+    def count_tokens(self, codes: Sequence[str]) -> list[int]:
+        """Tokens each input would take untruncated, special tokens included (what the model
+        reads: canonicalised first when it reads canonical identifiers), so a caller can see
+        which inputs ``max_length`` cuts."""
+        if not codes:
+            return []
+        if self.canonical:
+            codes = [canonical_identifiers(c) for c in codes]
+        batch = self.tokenizer(list(codes), truncation=False, padding=False, verbose=False)
+        return [len(ids) for ids in batch["input_ids"]]
+
     def embed(self, codes: Sequence[str]) -> np.ndarray:
         """Mean-pooled last hidden states of the encoder (for partitioning and routing)."""
 
@@ -139,12 +131,6 @@ CANONICAL_FLAG = "moekd_canonical_identifiers"
 
 def canonical_input(model: PreTrainedModel) -> bool:
     return bool(getattr(model.config, CANONICAL_FLAG, False))
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def model_max_length(model: PreTrainedModel) -> int:
