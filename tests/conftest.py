@@ -71,3 +71,39 @@ def run_cli(*args: str, timeout: int = 600, env: dict | None = None) -> subproce
         timeout=timeout,
         env=full_env,
     )
+
+
+def train_toy_student(folder: Path, max_length: int = 128, steps: int = 40) -> Path:
+    """A two-layer student trained for ``steps`` updates on the toy strcpy/strncpy task and
+    saved as a Hugging Face folder: confident on held-out toy functions, in seconds."""
+    import torch
+
+    from moekd.data.synthetic import generate_corpus
+    from moekd.data.tokenizer import train_bpe_tokenizer
+    from moekd.models.classifier import tokenize
+    from moekd.models.presets import ArchSpec
+    from moekd.training.finetune import scratch_classifier
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # two shared cores: spinning torch threads would crawl
+    try:
+        torch.manual_seed(0)
+        train = toy_samples(200, seed=0)
+        corpus = [s.code for s in train[:50]] + [s.code for s in generate_corpus(30, seed=0)]
+        tok = train_bpe_tokenizer(corpus, 400, max_length)
+        model = scratch_classifier(ArchSpec(400, 32, 2, 2, 64, max_length), tok)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+        labels = torch.tensor([s.label for s in train])
+        model.train()
+        for _ in range(steps):
+            idx = torch.randint(0, len(train), (16,))
+            batch = tokenize(tok, [train[i].code for i in idx], max_length)
+            loss = torch.nn.functional.cross_entropy(model(**batch).logits, labels[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        model.eval().save_pretrained(folder)
+        tok.save_pretrained(folder)
+    finally:
+        torch.set_num_threads(threads)
+    return folder

@@ -1,0 +1,325 @@
+"""Package one student of a run as a deployable detector: an INT8 ONNX file that carries its
+operating threshold and labels, and a model card (``README.md`` in Hugging Face style, plus
+``card.json``) whose every figure is measured here or read from the run that trained it.
+
+The threshold is chosen on the validation split; accuracy, calibration and the threshold's
+precision are measured on test with the INT8 file itself (what users run), and robustness is
+the run's own attack records of that student.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moekd.data.loaders import load_samples
+from moekd.data.samples import CodeSample, labels_of
+from moekd.errors import UserError
+from moekd.evaluation.calibration import Threshold, reliability, threshold_for_precision
+from moekd.evaluation.metrics import classification_metrics
+from moekd.evaluation.stats import proportion_interval
+from moekd.io import atomic_dir, atomic_write_text, json_text
+from moekd.layout import TEACHER, RunLayout
+
+MODEL_FILE = "model.int8.onnx"
+LABELS = ("safe", "vulnerable")
+#: The largest packaged model the project ships (issue: at most 2 MB).
+MAX_MB = 2.0
+
+
+@dataclass(frozen=True)
+class CardInputs:
+    """What the card is about: a run, one of its students, the splits it is measured on."""
+
+    run: Path
+    student: str  # a target: moekd_robust-1.5mb/seed-42
+    valid: Path
+    test: Path
+    precision: float
+    name: str
+
+
+def _scores(classifier: Any, samples: list[CodeSample]) -> np.ndarray:
+    return np.asarray(classifier.predict_proba([s.code for s in samples]))[:, 1]
+
+
+def _with_interval(metrics: dict[str, Any]) -> dict[str, Any]:
+    n = int(metrics["n"])
+    low, high = proportion_interval(round(metrics["accuracy"] * n), n)
+    return {**metrics, "accuracy_interval": [low, high]}
+
+
+def _robustness(layout: RunLayout, target: str) -> dict[str, Any]:
+    """Every finished attack of ``target`` (and of the teacher, for comparison): ASR with its
+    Wilson interval, from the run's own summaries."""
+    out: dict[str, Any] = {}
+    for who in (target, TEACHER):
+        folder = layout.root.joinpath("attacks", *who.split("/"))
+        for summary_path in sorted(folder.glob("*/summary.json")):
+            summary = json.loads(summary_path.read_text())
+            attacked, succeeded = int(summary["attacked"]), int(summary["succeeded"])
+            low, high = proportion_interval(succeeded, attacked)
+            row = {
+                "attacked": attacked,
+                "succeeded": succeeded,
+                "asr": succeeded / attacked if attacked else None,
+                "asr_interval": [low, high],
+                "robust_accuracy": summary.get("robust_accuracy"),
+                "mean_queries": summary.get("mean_queries"),
+            }
+            out.setdefault(summary_path.parent.name, {})["model" if who == target else TEACHER] = (
+                row
+            )
+    return out
+
+
+def _set_metadata(onnx_path: Path, extra: dict[str, str]) -> None:
+    import onnx
+
+    proto = onnx.load(str(onnx_path))
+    props = {p.key: p.value for p in proto.metadata_props}
+    del proto.metadata_props[:]
+    onnx.helper.set_model_props(proto, {**props, **extra})
+    onnx.save(proto, str(onnx_path))
+
+
+def build_card(inputs: CardInputs, out: Path) -> dict[str, Any]:
+    """Export, choose the threshold, measure, write ``out/{model.int8.onnx, card.json,
+    README.md}`` atomically; returns the card."""
+    from moekd.deploy.onnx_classifier import OnnxClassifier
+    from moekd.deploy.onnx_export import export_onnx
+
+    layout = RunLayout(inputs.run)
+    folder = layout.model(inputs.student)
+    if not (folder / "config.json").is_file():
+        raise UserError(f"{folder}: no trained student there (is the run's students stage done?)")
+    results = json.loads(layout.results.read_text()) if layout.results.is_file() else {}
+    valid = load_samples(inputs.valid)
+    test = load_samples(inputs.test)
+    with tempfile.TemporaryDirectory() as scratch:
+        exported = export_onnx(folder, Path(scratch) / "model.onnx", int8=True)
+        assert exported.int8_path is not None
+        classifier = OnnxClassifier.load(exported.int8_path)
+        valid_scores = _scores(classifier, valid)
+        threshold = threshold_for_precision(labels_of(valid), valid_scores, inputs.precision)
+        test_scores = _scores(classifier, test)
+        _set_metadata(
+            exported.int8_path,
+            {
+                "moekd.threshold": repr(threshold.value),
+                "moekd.labels": ",".join(LABELS),
+                "moekd.name": inputs.name,
+            },
+        )
+        size_mb = exported.int8_path.stat().st_size / 1e6
+        if size_mb > MAX_MB:
+            raise UserError(f"{folder}: the INT8 export is {size_mb:.2f} MB, over {MAX_MB} MB")
+        card = _card(inputs, layout, results, classifier, threshold, test, test_scores, size_mb)
+        with atomic_dir(out) as tmp:
+            shutil.copyfile(exported.int8_path, tmp / MODEL_FILE)
+            (tmp / "card.json").write_text(json_text(card), encoding="utf-8")
+            (tmp / "README.md").write_text(render_card(card), encoding="utf-8")
+    return card
+
+
+def _card(
+    inputs: CardInputs,
+    layout: RunLayout,
+    results: dict[str, Any],
+    classifier: Any,
+    threshold: Threshold,
+    test: list[CodeSample],
+    scores: np.ndarray,
+    size_mb: float,
+) -> dict[str, Any]:
+    labels = labels_of(test)
+    return {
+        "name": inputs.name,
+        "student": inputs.student,
+        "run": results.get("name"),
+        "labels": list(LABELS),
+        "file": MODEL_FILE,
+        "size_mb": round(size_mb, 3),
+        "params": int(classifier.metadata.get("moekd.params", 0)) or None,
+        "max_length": classifier.max_length,
+        "canonical_identifiers": classifier.canonical,
+        "data": {
+            "source": results.get("dataset", {}).get("source"),
+            "splits": results.get("dataset", {}).get("splits"),
+            "valid": str(inputs.valid),
+            "test": str(inputs.test),
+        },
+        "threshold": threshold.to_dict(),
+        "test": {
+            "at_0.5": _with_interval(classification_metrics(labels, scores >= 0.5)),
+            "at_threshold": _with_interval(
+                classification_metrics(labels, scores >= threshold.value)
+            ),
+        },
+        "calibration": reliability(labels, scores),
+        "robustness": _robustness(layout, inputs.student),
+        "attack_setup": results.get("attack_setup"),
+        "references": results.get("references"),
+        "teacher": {k: results.get(TEACHER, {}).get(k) for k in ("accuracy", "f1", "size_mb")},
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _interval(pair: list[float]) -> str:
+    return f"{100 * pair[0]:.1f}-{100 * pair[1]:.1f}%"
+
+
+def _metrics_row(label: str, m: dict[str, Any]) -> str:
+    return (
+        f"| {label} | {_pct(m['accuracy'])} ({_interval(m['accuracy_interval'])}) | "
+        f"{_pct(m['precision'])} | {_pct(m['recall'])} | {_pct(m['f1'])} |"
+    )
+
+
+def _robustness_lines(card: dict[str, Any]) -> list[str]:
+    rows = card["robustness"]
+    if not rows:
+        return ["No attack of this student is recorded in its run."]
+    setup = card.get("attack_setup") or {}
+    budgets = setup.get("budgets", {})
+    lines = [
+        f"Attacked on the run's attack set ({setup.get('functions', '?')} test functions; a "
+        "function counts when the model classifies it correctly and the attack can change "
+        "something). ASR: the share whose label the attack flipped (lower is more robust), "
+        "with its 95% Wilson interval; the teacher's beside it.",
+        "",
+        "| Attack | Queries | ASR (this model) | ASR (teacher) |",
+        "|---|---|---|---|",
+    ]
+    for attack, pair in rows.items():
+        cells = []
+        for who in ("model", TEACHER):
+            row = pair.get(who)
+            cells.append(
+                "–"
+                if row is None or row["asr"] is None
+                else f"{_pct(row['asr'])} ({row['succeeded']}/{row['attacked']}; "
+                f"{_interval(row['asr_interval'])})"
+            )
+        lines.append(f"| {attack} | {budgets.get(attack, '?')} | {cells[0]} | {cells[1]} |")
+    return lines
+
+
+def render_card(card: dict[str, Any]) -> str:
+    """The model card as Hugging Face README markdown (YAML front matter, then sections)."""
+    t = card["threshold"]
+    cal = card["calibration"]
+    test = card["test"]
+    splits = card["data"].get("splits") or {}
+    split_rows = [
+        f"| {name} | {s['n']} | {_pct(s['vulnerable_fraction'])} | `{s['sha256'][:12]}` |"
+        for name, s in splits.items()
+    ]
+    teacher = card["teacher"]
+    canonical = card["canonical_identifiers"]
+    reliability_rows = [
+        f"| {b['low']:.1f}-{b['high']:.1f} | {b['count']} | {_number(b['mean_predicted'])} | "
+        f"{_number(b['observed'])} |"
+        for b in cal["bins"]
+    ]
+    lines = [
+        "---",
+        "license: apache-2.0",
+        "library_name: onnxruntime",
+        "pipeline_tag: text-classification",
+        "tags: [vulnerability-detection, c, knowledge-distillation, moekd, onnx, int8]",
+        "datasets: [devign]",
+        "metrics: [accuracy, precision, recall, f1]",
+        "---",
+        "",
+        f"# {card['name']}",
+        "",
+        f"A {card['size_mb']:.2f} MB INT8 ONNX classifier of C functions (labels: "
+        f"`{card['labels'][0]}`, `{card['labels'][1]}`), the student `{card['student']}` of the "
+        f"moekd run `{card['run']}`, distilled by the project's own pipeline. "
+        f"{card['params'] or '?'} parameters; it reads at most {card['max_length']} tokens at a "
+        "time"
+        + (", local identifiers renamed to canonical names first" if canonical else "")
+        + ". `moekd scan` scores a longer function over overlapping windows and reports the "
+        "highest window's score (the figures below score the first window, as training did).",
+        "",
+        "## What it cannot do",
+        "",
+        "- It was trained and measured on Devign (FFmpeg and QEMU functions, labels from "
+        "vulnerability-fixing commits, with label noise). Detectors trained on one such dataset "
+        "transfer poorly to other projects: expect lower precision on your code than below.",
+        "- Its accuracy is far from a static analyser's precision: treat a finding as a place to "
+        "look, never as proof, and a clean scan as no evidence of safety.",
+        "- It sees one function at a time: no inter-procedural context, no macros' expansions, "
+        "no build configuration.",
+        "",
+        "## Data",
+        "",
+        f"Source: {card['data'].get('source')}. The threshold was chosen on "
+        f"`{card['data']['valid']}`; the test figures are on `{card['data']['test']}`.",
+        "",
+        "| Split | N | Vulnerable | sha256 |",
+        "|---|---|---|---|",
+        *split_rows,
+        "",
+        "## Test accuracy (this INT8 file)",
+        "",
+        f"n = {test['at_0.5']['n']}; accuracy with its 95% Wilson interval.",
+        "",
+        "| Operating point | Accuracy | Precision | Recall | F1 |",
+        "|---|---|---|---|---|",
+        _metrics_row("p >= 0.5", test["at_0.5"]),
+        _metrics_row(f"p >= {t['value']:.3f} (shipped)", test["at_threshold"]),
+        "",
+        f"The teacher of the run: accuracy {_pct(teacher.get('accuracy'))}, F1 "
+        f"{_pct(teacher.get('f1'))}, {teacher.get('size_mb') or '?'} MB.",
+        "",
+        "## Operating threshold",
+        "",
+        f"`moekd scan` reports p(vulnerable) >= {t['value']:.4f} by default (stored in the "
+        f"file's metadata as `moekd.threshold`; `--threshold` overrides it): the lowest score at "
+        f"which the flagged validation functions reach precision {t['target_precision']:.2f} "
+        f"(validation: precision {_pct(t['validation_precision'])}, recall "
+        f"{_pct(t['validation_recall'])}, {t['validation_flagged']} of {t['validation_n']} "
+        "flagged).",
+        "",
+        "## Calibration (test)",
+        "",
+        f"Expected calibration error {cal['ece']:.3f} over ten equal-width bins, Brier score "
+        f"{cal['brier']:.3f}.",
+        "",
+        "| p(vulnerable) | Functions | Mean p | Vulnerable fraction |",
+        "|---|---|---|---|",
+        *reliability_rows,
+        "",
+        "## Robustness",
+        "",
+        *_robustness_lines(card),
+        "",
+        "## Reproduce",
+        "",
+        f"`moekd run {card['run']} --out RUN`, then `moekd package-model RUN --student "
+        f"{card['student']} --valid {card['data']['valid']} --test {card['data']['test']} "
+        f"--precision {t['target_precision']}`. Every figure here is in `card.json`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_card_readme(folder: Path) -> None:
+    """Re-render ``README.md`` from ``card.json`` (after editing the renderer)."""
+    card = json.loads((folder / "card.json").read_text())
+    atomic_write_text(folder / "README.md", render_card(card))
