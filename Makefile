@@ -3,7 +3,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# The demo needs the package alone; tests add the dev and ONNX extras on top.
+# `pip install moekd` alone is the scanner; the demo needs the training extras (`[train]`:
+# torch, transformers, ..., onnx for export) and tests add the dev extras on top.
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
@@ -15,11 +16,11 @@ DEV_STAMP := $(VENV)/.installed-dev
 # nothing else would: the test suite ran 620 s instead of ~350 s).
 $(RUN_STAMP): pyproject.toml constraints-ci.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --no-compile -c constraints-ci.txt -e .
+	$(BIN)/python -m pip install -q --no-compile -c constraints-ci.txt -e '.[train]'
 	touch $@
 
 $(DEV_STAMP): $(RUN_STAMP)
-	$(BIN)/python -m pip install -q -c constraints-ci.txt -e '.[dev,onnx]'
+	$(BIN)/python -m pip install -q -c constraints-ci.txt -e '.[train,dev]'
 	# Some packages ship files for newer Pythons (torch's py312_intrinsics.py); pip skips them too.
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null 2>&1 || true
 	touch $@

@@ -38,16 +38,58 @@ DataRootOption = Annotated[
 
 
 def _quiet_libraries() -> None:
-    """Keep the terminal for moekd's own progress: silence library chatter and bars."""
+    """Keep the terminal for moekd's own progress: silence library chatter and bars, without
+    importing the libraries (a scan with an ONNX model never loads transformers or torch)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # Idle OpenMP threads sleep instead of spinning: on a shared CPU (CI, a laptop) spinning
     # threads of torch starve each other and everything else.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
+    # Read when transformers and huggingface_hub are first imported, here and in workers.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    transformers = sys.modules.get("transformers")
+    if transformers is not None:  # imported already (tests, `python -c`): tell it directly
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
     logging.getLogger("accelerate").setLevel(logging.ERROR)
+
+
+#: Top-level modules that only the training extras install: a command that imports one of
+#: them on a light install (`pip install moekd`) is told which extra to add.
+TRAINING_MODULES = frozenset(
+    {"torch", "transformers", "accelerate", "safetensors", "sklearn", "scipy", "pymoo", "pydantic"}
+    | {"yaml", "matplotlib", "onnx"}
+)
+
+
+def _installed_version() -> str:
+    """The installed distribution's version; a bare source tree falls back to the package's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("moekd")
+    except PackageNotFoundError:
+        import moekd
+
+        return moekd.__version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"moekd {_installed_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version, exit"
+        ),
+    ] = False,
+) -> None:
+    """Options before the command name (``moekd --version``)."""
 
 
 WorkersOption = Annotated[
@@ -243,6 +285,16 @@ def main() -> None:
     except UserError as exc:
         _error(str(exc))
         sys.exit(exc.exit_code)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in TRAINING_MODULES:
+            raise
+        command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+        _error(
+            f"moekd {command}: needs the training extras ({missing} is not installed): "
+            "pip install 'moekd[train]'"
+        )
+        sys.exit(2)
     except KeyboardInterrupt:
         code = 130
     except Exception as exc:
