@@ -101,9 +101,7 @@ def _walk(
     found: Discovery,
 ) -> Iterable[Path]:
     def unreadable(exc: OSError) -> None:
-        found.warnings.append(
-            f"{exc.filename}: folder skipped, unreadable ({exc.strerror or exc})"
-        )
+        found.warnings.append(f"{exc.filename}: folder skipped, unreadable ({exc.strerror or exc})")
 
     for folder, dirs, files in os.walk(root, onerror=unreadable):
         base = Path(folder)
@@ -162,7 +160,9 @@ def _link_target(link: Path, roots: dict[Path, Path], exclude: Sequence[str]) ->
             f"symlink to a file outside the scanned folders ({target}); name it to scan it",
         )
     named, rel = place
-    if matches(rel, exclude) or _SKIP_DIRS.intersection(rel.split("/")):
+    parts = rel.split("/")
+    prefixes = ("/".join(parts[: i + 1]) for i in range(len(parts)))  # its folders, then it
+    if _SKIP_DIRS.intersection(parts) or any(matches(p, exclude) for p in prefixes):
         return Skipped(link, f"symlink to an excluded file ({target})")
     return named / rel
 
