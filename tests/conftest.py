@@ -17,6 +17,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+@pytest.fixture(autouse=True)
+def _private_cache_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """`moekd scan` caches scores under $XDG_CACHE_HOME: never the user's own in tests."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 def toy_samples(n: int = 240, seed: int = 0) -> list[CodeSample]:
     """A separable toy task: an unchecked ``strcpy`` (1) or a bounded ``strncpy`` (0)."""
     rng = random.Random(seed)

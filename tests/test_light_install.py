@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import toy_samples
+from conftest import REPO, toy_samples
 
 from moekd import cli
 from moekd.data.tokenizer import train_bpe_tokenizer
@@ -125,3 +125,45 @@ def test_version(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch)
         cli.main()
     assert exc.value.code == 0
     assert capsys.readouterr().out == f"moekd {version('moekd')}\n"
+
+
+def test_action_scans_with_its_inputs(student: Path, c_file: Path, tmp_path: Path) -> None:
+    """action.yml's scan step, run as GitHub runs it: inputs in the environment only."""
+    import yaml
+
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    steps = action["runs"]["steps"]
+    scripts = [step["run"] for step in steps if "run" in step]
+    assert scripts and not [s for s in scripts if "${{" in s]  # no input pasted into a script
+    install = next(s for s in steps if s.get("name", "").startswith("Install"))["run"]
+    assert "[" not in install and "torch" not in install  # the light package, no extras
+    scan = next(s for s in steps if s.get("id") == "scan")
+    outputs = tmp_path / "github_output"
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "GITHUB_OUTPUT": str(outputs),
+        "INPUT_PATHS": "a.c b.c",
+        "INPUT_MODEL": str(student / "model.onnx"),
+        "INPUT_FORMAT": "sarif",
+        "INPUT_OUTPUT": "out dir/moekd.sarif",  # a space must survive
+        "INPUT_FAIL_ON": "warning",
+        "INPUT_ARGS": "--threshold 0.001 --root .",  # every function becomes a finding
+    }
+    (tmp_path / "out dir").mkdir()
+    (tmp_path / "b.c").write_text(toy_samples(3)[2].code)
+    script = ["bash", "-c", scan["run"]]
+    proc = subprocess.run(script, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr  # findings reach --fail-on warning
+    report = json.loads((tmp_path / "out dir" / "moekd.sarif").read_text())
+    assert len(report["runs"][0]["results"]) == 3  # both paths, every function
+    assert outputs.read_text() == "report=out dir/moekd.sarif\n"
+    assert set(action["inputs"]) >= {"paths", "model", "format", "fail-on", "args"}
+
+
+def test_pre_commit_hook_installs_the_light_package() -> None:
+    import yaml
+
+    hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    hook = hooks["moekd-scan"]
+    assert hook["language"] == "python" and hook["entry"] == "moekd scan"
+    assert "additional_dependencies" not in hook and hook["types"] == ["c"]
