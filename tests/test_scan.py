@@ -313,3 +313,35 @@ def test_cli_writes_valid_sarif_and_json(
     data = json.loads((tree / "scan.json").read_text())
     assert data["model"]["backend"] == "torch" and data["functions_scanned"] == 5
     assert any("not inside a git work tree" in w for w in data["warnings"])
+
+
+def test_cli_scores_long_functions_in_windows_and_caches(
+    tree: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """End to end with a real model: a function ten times its window is read whole, in windows
+    that each fit; the second scan of the same tree takes every score from the cache."""
+    from moekd.deploy.loading import load_classifier
+
+    body = "".join(f"    total += buf[{i}] * {i};\n" for i in range(120))
+    (tree / "src" / "long.c").write_text(
+        f"int long_sum(char *buf) {{\n    int total = 0;\n{body}    return total;\n}}\n"
+    )
+    monkeypatch.chdir(tree)
+    args = ("scan", "src/long.c", "--model", str(tiny_model), "--threshold", "0", "-f", "json")
+    assert run_main(monkeypatch, *args, "--fail-on", "never") == 0
+    first = json.loads(capsys.readouterr().out)
+    (finding,) = first["findings"]
+    assert first["summary"]["windowed_functions"] == 1
+    assert finding["start_line"] <= finding["window_start_line"] < finding["window_end_line"]
+    assert finding["window_end_line"] <= finding["end_line"]
+    assert (finding["window_start_line"], finding["window_end_line"]) != (1, 124)
+    classifier = load_classifier(str(tiny_model))
+    lines = (tree / "src" / "long.c").read_text().splitlines(keepends=True)
+    window = "".join(lines[finding["window_start_line"] - 1 : finding["window_end_line"]])
+    assert classifier.count_tokens([window])[0] <= classifier.max_length
+    assert classifier.count_tokens(["".join(lines)])[0] > 10 * classifier.max_length
+    p = float(classifier.predict_proba([window])[0, 1])
+    assert finding["probability"] == pytest.approx(p, abs=1e-5)  # the window's own score
+    assert run_main(monkeypatch, *args, "--fail-on", "never") == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["summary"]["cached_functions"] == 1 and again["findings"] == first["findings"]

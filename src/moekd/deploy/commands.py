@@ -9,12 +9,21 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from moekd.deploy.discover import DEFAULT_INCLUDE, DEFAULT_MAX_BYTES
-from moekd.deploy.scan import DEFAULT_ERROR_THRESHOLD, DEFAULT_THRESHOLD, LEVELS
+from moekd.deploy.scan import (
+    DEFAULT_ERROR_THRESHOLD,
+    DEFAULT_MAX_FINDINGS,
+    DEFAULT_THRESHOLD,
+    LEVELS,
+)
+from moekd.deploy.settings import Settings
+
+if TYPE_CHECKING:
+    from moekd.deploy.scan import ScanResult
 
 
 class OutputFormat(StrEnum):
@@ -50,7 +59,14 @@ def check_model_source(source: str, what: str = "model") -> str:
 
 
 def _warn(message: str) -> None:
-    typer.echo(f"warning: {message}", err=True)
+    _note(f"warning: {message}")
+
+
+def _note(message: str) -> None:
+    """One line on stderr; a file name's control characters cannot start another."""
+    from moekd.deploy.textsafe import escape_controls
+
+    typer.echo(escape_controls(message), err=True)
 
 
 def should_fail(worst: str | None, fail_on: str) -> bool:
@@ -60,24 +76,43 @@ def should_fail(worst: str | None, fail_on: str) -> bool:
     return LEVELS.index(worst) >= LEVELS.index(fail_on)
 
 
+def _pick(flag: object, settings: Settings, key: str, default: object = None) -> Any:
+    """A flag that was given, else the ``[tool.moekd]`` value, else ``default``."""
+    if flag is not None:
+        return flag.value if isinstance(flag, StrEnum) else flag
+    return settings.get(key, default)
+
+
 def scan(
     paths: Annotated[list[Path], typer.Argument(help="C files or folders to scan")],
-    model: Annotated[str, typer.Option("--model", "-m", help="model folder, .onnx or hub id")],
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="model folder, .onnx or hub id ([tool.moekd] model)"),
+    ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="report format")
-    ] = OutputFormat.text,
+        OutputFormat | None, typer.Option("--format", "-f", help="report format [default: text]")
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="write the report here (not stdout)")
     ] = None,
     threshold: Annotated[
-        float, typer.Option(help="report functions with p(vulnerable) at or above this")
-    ] = DEFAULT_THRESHOLD,
+        float | None,
+        typer.Option(
+            help="report functions with p(vulnerable) at or above this "
+            f"[default: the model's stored threshold, else {DEFAULT_THRESHOLD}]"
+        ),
+    ] = None,
     error_threshold: Annotated[
-        float, typer.Option(help="findings at or above this are errors, below it warnings")
-    ] = DEFAULT_ERROR_THRESHOLD,
+        float | None,
+        typer.Option(
+            help="findings at or above this are errors, below it warnings "
+            f"[default: {DEFAULT_ERROR_THRESHOLD}]"
+        ),
+    ] = None,
     fail_on: Annotated[
-        FailOn, typer.Option(help="exit 1 when a finding reaches this level")
-    ] = FailOn.warning,
+        FailOn | None,
+        typer.Option(help="exit 1 when a finding reaches this level [default: warning]"),
+    ] = None,
     include: Annotated[
         list[str] | None,
         typer.Option(help="glob of files to scan in folders (repeatable; default *.c, *.h)"),
@@ -86,60 +121,185 @@ def scan(
         list[str] | None, typer.Option(help="glob of files or folders to leave out (repeatable)")
     ] = None,
     gitignore: Annotated[
-        bool, typer.Option(help="skip files that git ignores (needs a git work tree)")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--gitignore/--no-gitignore",
+            help="skip files that git ignores (needs a git work tree) [default: no]",
+        ),
+    ] = None,
     max_bytes: Annotated[
-        int, typer.Option(help="skip files larger than this many bytes")
-    ] = DEFAULT_MAX_BYTES,
+        int | None,
+        typer.Option(help=f"skip files larger than this many bytes [default: {DEFAULT_MAX_BYTES}]"),
+    ] = None,
     root: Annotated[
-        Path | None, typer.Option(help="report paths relative to this folder (default: cwd)")
+        Path | None,
+        typer.Option(
+            help="report paths relative to this folder, and look for pyproject.toml from it "
+            "(default: cwd)"
+        ),
     ] = None,
     backend: Annotated[
-        BackendChoice, typer.Option(help="auto: torch weights if present, else model.onnx")
-    ] = BackendChoice.auto,
-    batch_size: Annotated[int, typer.Option(min=1, help="functions per model call")] = 32,
+        BackendChoice | None,
+        typer.Option(help="auto (default): torch weights if present, else model.onnx"),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="functions per model call [default: 32]")
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="an earlier SARIF or JSON report: report only findings not in it"),
+    ] = None,
+    changed_since: Annotated[
+        str | None,
+        typer.Option(
+            metavar="REV",
+            help="scan only files git says changed since REV's merge base with HEAD "
+            "(committed, staged, unstaged or untracked)",
+        ),
+    ] = None,
+    cache: Annotated[
+        bool | None,
+        typer.Option(
+            "--cache/--no-cache", help="reuse scores of unchanged functions [default: cache]"
+        ),
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="where the score cache lives [default: $XDG_CACHE_HOME/moekd]"),
+    ] = None,
+    max_findings: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"list at most this many findings, the highest scored [default: "
+            f"{DEFAULT_MAX_FINDINGS}]",
+        ),
+    ] = None,
 ) -> None:
     """Find C functions under PATHS that the model scores as vulnerable.
 
-    Exit code 0: clean; 1: findings at or above --fail-on; 2: usage error.
-    Unreadable, binary and huge files are skipped with a warning; nothing is executed.
+    Exit code 0: clean; 1: findings at or above --fail-on; 2: usage error (also: no files to
+    scan). Unset flags come from [tool.moekd] in pyproject.toml. Unreadable, binary and huge
+    files are skipped with a warning; nothing is executed.
     """
+    from dataclasses import replace
+
+    from moekd.deploy.baseline import load_baseline
+    from moekd.deploy.cache import ScoreCache, default_cache_dir, model_digest, model_files
+    from moekd.deploy.changed import changed_files
+    from moekd.deploy.discover import discover
     from moekd.deploy.formats import render
-    from moekd.deploy.loading import load_classifier, model_info
-    from moekd.deploy.scan import ScanOptions, scan_paths
+    from moekd.deploy.loading import load_classifier, model_info, resolve_backend
+    from moekd.deploy.scan import ScanOptions, add_discovery, scan_files
+    from moekd.deploy.scoring import Scorer
+    from moekd.deploy.settings import find_settings, stored_threshold
     from moekd.errors import UserError
     from moekd.io import atomic_write_text, check_writable_file
 
+    settings = find_settings(root or Path.cwd())
+    source = _pick(model, settings, "model")
+    if source is None:
+        raise UserError("no model: pass --model MODEL, or set model in [tool.moekd]")
+    chosen_threshold = _pick(threshold, settings, "threshold")
+    baseline_path = _pick(baseline, settings, "baseline")
     options = ScanOptions(
-        include=tuple(include) if include else DEFAULT_INCLUDE,
-        exclude=tuple(exclude or ()),
-        gitignore=gitignore,
-        max_bytes=max_bytes,
-        threshold=threshold,
-        error_threshold=error_threshold,
+        include=tuple(include) if include else settings.get("include", DEFAULT_INCLUDE),
+        exclude=tuple(exclude) if exclude else settings.get("exclude", ()),
+        gitignore=_pick(gitignore, settings, "gitignore", False),
+        max_bytes=_pick(max_bytes, settings, "max-bytes", DEFAULT_MAX_BYTES),
+        threshold=DEFAULT_THRESHOLD if chosen_threshold is None else chosen_threshold,
+        error_threshold=_pick(
+            error_threshold, settings, "error-threshold", DEFAULT_ERROR_THRESHOLD
+        ),
+        max_findings=_pick(max_findings, settings, "max-findings", DEFAULT_MAX_FINDINGS),
+        baseline=load_baseline(baseline_path) if baseline_path is not None else frozenset(),
     )
     options.check()
+    fmt = _pick(output_format, settings, "format", OutputFormat.text.value)
+    fail_level = _pick(fail_on, settings, "fail-on", FailOn.warning.value)
     for path in paths:  # fail before the (slow) model load
         if not path.exists():
             raise UserError(f"{path}: no such file or folder")
     if output is not None:
         check_writable_file(output)
-    classifier = load_classifier(model, backend.value, batch_size=batch_size)
-    result = scan_paths(paths, classifier, model_info(classifier, model), options, root)
+    found = discover(paths, options.include, options.exclude, options.gitignore)
+    if not found.files:
+        raise UserError(
+            f"no files to scan in {', '.join(str(p) for p in paths)} "
+            f"(--include {' '.join(options.include)}; check the paths and --include)"
+        )
+    files = found.files
+    if changed_since is not None:
+        changed = changed_files(paths, changed_since)
+        files = [f for f in files if f.resolve() in changed]
+        _note(f"{len(files)} of {len(found.files)} file(s) changed since {changed_since}")
+    kind = _pick(backend, settings, "backend", BackendChoice.auto.value)
+    classifier = load_classifier(
+        source, kind, batch_size=_pick(batch_size, settings, "batch-size", 32)
+    )
+    if chosen_threshold is None:
+        stored = stored_threshold(classifier, source)
+        if stored is not None:
+            options = replace(options, threshold=stored)
+    info = model_info(classifier, source)
+    score_cache, digest = None, None
+    if _pick(cache, settings, "cache", True):
+        local = model_files(source, resolve_backend(str(source), kind)[1])
+        if local is None:
+            found.warnings.append(f"score cache off: {source} is not a local model to hash")
+        else:
+            digest = model_digest(local)
+            score_cache = ScoreCache(_pick(cache_dir, settings, "cache-dir", default_cache_dir()))
+    try:
+        scorer = Scorer(classifier, digest, score_cache)
+        with _ScanProgress(len(files)) as progress:
+            result = scan_files(files, scorer, info, options, root, progress.update)
+    finally:
+        if score_cache is not None:
+            score_cache.close()
+    add_discovery(result, found)
     for message in result.messages():
         _warn(message)
-    report = render(result, output_format.value)
+    report = render(result, fmt)
     if output is None:
         typer.echo(report, nl=False)
     else:
         atomic_write_text(output, report)
         typer.echo(
-            f"{len(result.findings)} finding(s) in {result.functions_scanned} function(s); "
-            f"report: {output}",
+            f"{sum(result.counts.values())} finding(s) in {result.functions_scanned} "
+            f"function(s); report: {output}",
             err=True,
         )
-    if should_fail(result.worst_level(), fail_on.value):
+    if should_fail(result.worst_level(), fail_level):
         raise typer.Exit(1)
+
+
+class _ScanProgress:
+    """Files done, functions scored and findings so far on stderr (a bar on a terminal, a
+    line every 30 s in a CI log), via :class:`moekd.progress.LiveProgress`."""
+
+    def __init__(self, files: int) -> None:
+        from moekd.progress import LiveProgress
+
+        self.result: ScanResult | None = None
+        self.bar = LiveProgress("scan", files, unit="files", details=self._details)
+
+    def _details(self) -> str:
+        r = self.result
+        if r is None:
+            return ""
+        return f"{r.functions_scanned} functions, {sum(r.counts.values())} findings"
+
+    def update(self, files_done: int, result: ScanResult) -> None:
+        self.result = result
+        self.bar.advance(files_done - self.bar.completed)
+
+    def __enter__(self) -> _ScanProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
 
 
 def export(

@@ -27,6 +27,7 @@ from moekd.deploy.cache import ScoreCache
 from moekd.deploy.discover import (
     DEFAULT_INCLUDE,
     DEFAULT_MAX_BYTES,
+    Discovery,
     Skipped,
     discover,
     read_source,
@@ -165,8 +166,9 @@ def level_for(p: float, threshold: float, error_threshold: float) -> str | None:
 
 
 def uri_for(path: Path, root: Path) -> str:
-    """Posix path relative to ``root`` when inside it, else an absolute ``file://`` URI."""
-    resolved = path.resolve()
+    """Posix path relative to ``root`` when inside it, else an absolute ``file://`` URI. The
+    folder is resolved, the name is not: a skipped symlink (a loop, say) is where it lies."""
+    resolved = path.parent.resolve() / path.name
     try:
         return resolved.relative_to(root.resolve()).as_posix()
     except ValueError:
@@ -279,20 +281,15 @@ def scan_files(
     started = time.perf_counter()
     root = root or Path.cwd()
     result = ScanResult(root, model, options.threshold, options.error_threshold)
-    if not scorer.windowing:
-        result.warnings.append(
-            f"model {model.name}: cannot count its tokens, so functions are scored whole "
-            "(a function longer than its window is judged by its start)"
-        )
     collector = _Collector(result, options)
     pending: list[_Pending] = []
-    inferred_before = scorer.inferred
-    windowed_before = scorer.windowed
+    cached_before = scorer.cached
 
     def flush() -> None:
         scores = scorer.score([p.code for p in pending])
         for item, score in zip(pending, scores, strict=True):
             collector.add(item, score.probability, score.first_line, score.last_line)
+            result.windowed_functions += score.windows > 1
         result.functions_scanned += len(pending)
         pending.clear()
 
@@ -315,12 +312,22 @@ def scan_files(
         if progress is not None:
             progress(len(files), result)
     collector.finish()
-    result.windowed_functions = scorer.windowed - windowed_before
-    result.cached_functions = result.functions_scanned - (scorer.inferred - inferred_before)
+    result.cached_functions = scorer.cached - cached_before
+    if not scorer.windowing and result.functions_scanned:
+        result.warnings.append(
+            f"model {model.name}: cannot count its tokens, so functions were scored whole "
+            "(one longer than the model's window is judged by its start)"
+        )
     if scorer.cache is not None and scorer.cache.problem:
         result.warnings.append(scorer.cache.problem)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def add_discovery(result: ScanResult, found: Discovery) -> None:
+    """Put what discovery met (its warnings, the symlinks it did not follow) first."""
+    result.warnings[:0] = found.warnings
+    result.skipped[:0] = found.skipped
 
 
 def scan_paths(
@@ -340,7 +347,7 @@ def scan_paths(
     found = discover(paths, options.include, options.exclude, options.gitignore)
     scorer = Scorer(classifier, model_digest, cache)
     result = scan_files(found.files, scorer, model, options, root, progress)
-    result.warnings[:0] = found.warnings
+    add_discovery(result, found)
     if not found.files:
         result.warnings.append("no files to scan (check the paths and --include)")
     return result
