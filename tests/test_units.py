@@ -142,21 +142,3 @@ def test_a_folder_whose_name_has_a_dot_is_a_folder(tmp_path: Path) -> None:
     assert (
         ctx.layout.key(tmp_path / "search" / "compressor-1.5mb.json") == "search/compressor-1.5mb"
     )
-
-
-def test_published_files_and_folders_get_the_umask_modes_not_temp_ones(tmp_path: Path) -> None:
-    """Temp files are created 600 and temp folders 700; what they become must have the modes
-    anything else the user writes has (CI steps and other users read reports and models)."""
-    from moekd import io
-
-    mask = os.umask(0)
-    os.umask(mask)
-    assert (0o666 & ~mask, 0o777 & ~mask) == (io.FILE_MODE, io.DIR_MODE)
-    io.atomic_write_text(tmp_path / "a.txt", "x")
-    with io.atomic_file(tmp_path / "b.npy") as tmp:
-        tmp.write_bytes(b"y")
-    with io.atomic_dir(tmp_path / "run") as folder:
-        (folder / "c.txt").write_text("z")
-    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == io.FILE_MODE
-    assert (tmp_path / "b.npy").stat().st_mode & 0o777 == io.FILE_MODE
-    assert (tmp_path / "run").stat().st_mode & 0o777 == io.DIR_MODE

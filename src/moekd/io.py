@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,17 +15,31 @@ from typing import Any
 from moekd.errors import UserError
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def current_umask() -> int:
+    """The process's umask, asked at each write (a long process may change it). Linux (4.7+)
+    tells it in /proc/self/status without changing it; elsewhere it is set and put back, to
+    the strictest mask meanwhile, so a file another thread creates then is never looser."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)
     os.umask(mask)
     return mask
 
 
-#: What ``open`` and ``mkdir`` would give: temp files are created 600 and temp folders 700,
-#: which would leave reports and models unreadable to CI steps and other users.
-_UMASK = _umask()
-FILE_MODE = 0o666 & ~_UMASK
-DIR_MODE = 0o777 & ~_UMASK
+def file_mode() -> int:
+    """What ``open`` would give a new file: temp files are created 600 (and temp folders 700),
+    which would leave reports and models unreadable to CI steps and other users."""
+    return 0o666 & ~current_umask()
+
+
+def dir_mode() -> int:
+    """What ``mkdir`` would give a new folder."""
+    return 0o777 & ~current_umask()
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -34,7 +49,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.chmod(tmp, FILE_MODE)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -67,21 +82,38 @@ def atomic_file(path: Path) -> Iterator[Path]:
     try:
         yield tmp
         if tmp.exists():
-            os.chmod(tmp, FILE_MODE)
+            os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
+def open_modes(folder: Path) -> None:
+    """Give ``folder`` and everything in it the modes ``mkdir`` and ``open`` would (a file its
+    owner may run gets the folders' mode, as git keeps 644 and 755): libraries write through
+    temp files of their own, so transformers' ``model.safetensors`` comes out 600. Symlinks
+    are left alone."""
+    files, folders = file_mode(), dir_mode()
+    for base, _, names in os.walk(folder):
+        os.chmod(base, folders)
+        for name in names:
+            path = os.path.join(base, name)
+            info = os.lstat(path)
+            if stat.S_ISREG(info.st_mode):
+                executable = info.st_mode & stat.S_IXUSR
+                os.chmod(path, folders if executable else files)
+
+
 @contextmanager
 def atomic_dir(path: Path) -> Iterator[Path]:
-    """Yield a temp folder beside ``path``; on success it replaces ``path`` in one rename."""
+    """Yield a temp folder beside ``path``; on success it replaces ``path`` in one rename,
+    with the modes of :func:`open_modes`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         yield tmp
-        os.chmod(tmp, DIR_MODE)
+        open_modes(tmp)
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
