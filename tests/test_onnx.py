@@ -173,8 +173,26 @@ def test_scan_runs_on_the_int8_model(
 def test_evaluating_the_int8_model_keeps_the_precision_metric(model_dir: Path) -> None:
     """The weights' precision has its own key: ``precision`` stays the classification metric."""
     from moekd.evaluation.evaluate import measure_folder
+    from moekd.evaluation.schema import ModelMetrics
 
     samples = toy_samples(40, seed=9)
     metrics, _ = measure_folder(model_dir, samples, MAX_LEN, backend="onnx-int8")
-    assert metrics["weights"] == "int8" and metrics["backend"] == "onnx"
+    assert metrics["model_precision"] == "int8" and metrics["backend"] == "onnx"
     assert isinstance(metrics["precision"], float) and 0 <= metrics["precision"] <= 1
+    ModelMetrics.model_validate(metrics)  # the results schema knows every key
+
+
+def test_moekd_evaluate_on_onnx_int8_prints_the_precision_metric(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """The bug: ``moekd evaluate --backend onnx-int8`` printed ``"precision": "int8"``."""
+    import json
+
+    from conftest import write_jsonl
+
+    data = write_jsonl(toy_samples(20, seed=5), tmp_path / "d.jsonl")
+    args = ("evaluate", "--model", str(model_dir), "--data", str(data), "--backend", "onnx-int8")
+    assert run_main(monkeypatch, *args, "--out", str(tmp_path / "m.json")) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads((tmp_path / "m.json").read_text())
+    assert isinstance(printed["precision"], float) and printed["model_precision"] == "int8"

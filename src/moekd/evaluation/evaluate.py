@@ -40,7 +40,8 @@ def measure_folder(
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Metrics plus params, size (MB) and GFLOPs of a saved classifier (a Hugging Face folder
     or hub id, or an ONNX export; ``backend``: auto, torch, onnx, onnx-int8), and its
-    predicted probabilities."""
+    predicted probabilities. Off PyTorch, ``backend`` and ``model_precision`` (fp32, int8)
+    say what ran."""
     from moekd.deploy.loading import load_classifier, model_info
 
     clf = load_classifier(folder, backend, batch_size=batch_size, max_length=max_length)
@@ -48,8 +49,8 @@ def measure_folder(
     info = model_info(clf, folder)
     metrics.update({"params": info.params, "size_mb": info.size_mb, "gflops": info.gflops})
     if info.backend != "torch":
-        # "weights", not "precision": that key is the classification metric above.
-        metrics.update({"backend": info.backend, "weights": info.precision})
+        # not "precision": that key is the classification metric above
+        metrics.update({"backend": info.backend, "model_precision": info.precision})
     return metrics, proba
 
 

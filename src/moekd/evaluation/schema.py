@@ -124,6 +124,10 @@ class ModelMetrics(ClassificationMetrics):
     backend: str | None = Field(
         None, description="only for models evaluated off PyTorch (e.g. onnx); absent otherwise"
     )
+    model_precision: str | None = Field(
+        None,
+        description="the weights' precision (fp32, int8), beside backend; not the metric",
+    )
 
 
 # ---- attacks ------------------------------------------------------------------------------------
