@@ -19,7 +19,7 @@ from moekd.data.loaders import load_hub, load_samples
 from moekd.data.prepare import prepare_splits
 from moekd.data.samples import CodeSample
 from moekd.deploy.onnx_export import ExportResult
-from moekd.errors import ConfigError, DataError
+from moekd.errors import ConfigError, DataError, UserError
 
 
 @pytest.fixture
@@ -225,6 +225,44 @@ def test_attack_unreachable_hub_model_fails_at_once(moekd, monkeypatch, paths) -
     monkeypatch.setattr("moekd.attacks.commands.socket.create_connection", refuse)
     args = ("attack", "--model", "nobody-moekd/not-cached-model", "--data", paths["data"])
     one_error(*moekd(*args, "--attack", "mhm"), "nobody-moekd/not-cached-model", "--model RUN/")
+
+
+def test_attack_alert_offline_without_mlm_names_the_local_choice(paths, tmp_path: Path) -> None:
+    """The default MLM is a hub id: offline, with nothing cached (an empty HF_HOME), one line
+    at once instead of a minute of retries (a fresh interpreter: the hub reads its settings at
+    import)."""
+    from conftest import run_cli
+
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty-hf-home")}
+    args = ("attack", "--model", paths["model"], "--data", paths["data"], "--attack", "alert")
+    start = time.monotonic()
+    done = run_cli(*map(str, args), env=env, timeout=120)
+    assert time.monotonic() - start < 30
+    line = one_error(done.returncode, done.stdout + done.stderr, "microsoft/codebert-base-mlm")
+    assert "HF_HUB_OFFLINE" in line and "pass --mlm RUN/pretrain" in line
+
+
+def _hub_cache(root: Path, repo: str, files: list[str]) -> None:
+    """A Hugging Face hub cache holding ``files`` of ``repo`` at revision main."""
+    folder = root / f"models--{repo.replace('/', '--')}"
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text("0" * 40)
+    snapshot = folder / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    for name in files:
+        (snapshot / name).write_text("{}")
+
+
+def test_a_cached_config_without_weights_is_not_a_cached_model(monkeypatch, tmp_path: Path) -> None:
+    from moekd.attacks.commands import _available_model
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    _hub_cache(tmp_path, "someone/half", ["config.json"])
+    _hub_cache(tmp_path, "someone/whole", ["config.json", "model.safetensors"])
+    _available_model("someone/whole", "masked-LM", "--mlm X")  # no error
+    with pytest.raises(UserError, match="someone/half: not in the local Hugging Face cache"):
+        _available_model("someone/half", "masked-LM", "--mlm X")
 
 
 def test_attack_help_states_defaults() -> None:

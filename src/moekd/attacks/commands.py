@@ -18,11 +18,23 @@ from moekd.io import check_writable_file
 DEFAULT_BUDGET = 500  # queries per function: ALERT's GA finishes in minutes, not hours
 
 
+#: Weights of a Hugging Face model (one file or the index of shards): a cached config alone
+#: would pass the check and then fail offline, after the slow imports, with a traceback.
+_WEIGHTS = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
 def _hub_reachable(timeout_s: float = 3.0) -> bool:
     """Whether the Hugging Face hub can be asked at all; offline, transformers retries for
     about a minute before it fails."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        return False
     url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
@@ -32,24 +44,34 @@ def _hub_reachable(timeout_s: float = 3.0) -> bool:
     return True
 
 
+def _cached(source: str) -> bool:
+    """Whether the local Hugging Face cache holds ``source``'s config and weights."""
+    from huggingface_hub import try_to_load_from_cache
+
+    if not isinstance(try_to_load_from_cache(source, "config.json"), str):
+        return False
+    return any(isinstance(try_to_load_from_cache(source, name), str) for name in _WEIGHTS)
+
+
 def _available_model(source: str, what: str, local_hint: str) -> None:
     """A model that is a local folder, or a hub id in the local cache or with a reachable hub;
     else one line now, instead of a minute of retries."""
     check_model_source(source, what)
     if Path(source).exists():
         return
-    from huggingface_hub import try_to_load_from_cache
-
     try:
-        cached = try_to_load_from_cache(source, "config.json")
+        cached = _cached(source)
     except ValueError:  # huggingface_hub's HFValidationError: not a possible repo id
         raise UserError(f"{source}: no such {what} folder, nor a valid hub id") from None
-    if isinstance(cached, str) or _hub_reachable():
+    if cached:
         return
-    raise UserError(
-        f"{source}: not in the local Hugging Face cache and the hub cannot be reached; "
-        f"it needs network or a local copy ({local_hint})"
-    )
+    if _offline():
+        why = "HF_HUB_OFFLINE=1 forbids the network"
+    elif not _hub_reachable():
+        why = "the hub cannot be reached over the network"
+    else:
+        return
+    raise UserError(f"{source}: not in the local Hugging Face cache and {why}; pass {local_hint}")
 
 
 def _stores(path: Path) -> list[Path]:
@@ -102,10 +124,12 @@ def attack(
 ) -> None:
     """Attack a classifier by renaming identifiers; writes records, adversarial examples
     (<out>.adversarial.jsonl, CodeXGLUE format) and a summary (<out>.summary.json)."""
-    _available_model(model, "model", "--model RUN/students/METHOD-SIZE/seed-N")
+    _available_model(model, "model", "--model RUN/students/METHOD-SIZE/seed-N (a local folder)")
     stores = _stores(substitutes) if substitutes is not None else []
     if attack_name == "alert" and not stores:
-        _available_model(mlm, "masked-LM", "--mlm RUN/pretrain, a run's MLM")
+        _available_model(
+            mlm, "masked-LM", "--mlm RUN/pretrain (a run's MLM, or any local masked-LM folder)"
+        )
     out = out or Path("attacks") / f"{attack_name}.jsonl"
     check_writable_file(out)
 
