@@ -345,3 +345,23 @@ def test_cli_scores_long_functions_in_windows_and_caches(
     assert run_main(monkeypatch, *args, "--fail-on", "never") == 0
     again = json.loads(capsys.readouterr().out)
     assert again["summary"]["cached_functions"] == 1 and again["findings"] == first["findings"]
+
+
+def test_cli_takes_the_threshold_stored_in_a_model_folder(
+    tree: Path,
+    tiny_model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    stored = tmp_path / "stored-threshold"
+    shutil.copytree(tiny_model, stored)
+    config = json.loads((stored / "config.json").read_text())
+    (stored / "config.json").write_text(json.dumps({**config, "moekd_threshold": 0.0}))
+    monkeypatch.chdir(tree)
+    args = ("scan", "src/a.c", "--model", str(stored), "-f", "json", "--fail-on", "never")
+    assert run_main(monkeypatch, *args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["threshold"] == 0.0 and len(data["findings"]) == 2  # everything reaches 0
+    assert run_main(monkeypatch, *args, "--threshold", "1") == 0
+    assert json.loads(capsys.readouterr().out)["findings"] == []
