@@ -142,6 +142,7 @@ def test_action_scans_with_its_inputs(student: Path, c_file: Path, tmp_path: Pat
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "GITHUB_OUTPUT": str(outputs),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),  # the score cache: never the user's
         "INPUT_PATHS": "a.c b.c",
         "INPUT_MODEL": str(student / "model.onnx"),
         "INPUT_FORMAT": "sarif",
