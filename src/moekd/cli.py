@@ -259,6 +259,30 @@ def publish(
     typer.echo(f"{out}: {len(counted)} (model, attack) ASRs recounted from the records, all match")
 
 
+@app.command("package-model")
+def package_model(
+    run_dir: Annotated[Path, typer.Argument(help="the pipeline run that trained the student")],
+    student: Annotated[str, typer.Option(help="a student of the run: moekd_robust-1.5mb/seed-42")],
+    valid: Annotated[Path, typer.Option(help="labelled data the threshold is chosen on")],
+    test: Annotated[Path, typer.Option(help="labelled data the card's figures are measured on")],
+    out: Annotated[Path, typer.Option(help="the folder to write (replaced if it exists)")],
+    precision: Annotated[
+        float, typer.Option(help="the validation precision the shipped threshold must reach")
+    ] = 0.6,
+    name: Annotated[str, typer.Option(help="the model's name in its card")] = "moekd detector",
+) -> None:
+    """Export STUDENT to INT8 ONNX with its threshold and labels, and write its model card
+    (README.md, card.json): test accuracy with intervals, calibration, the run's attacks."""
+    from moekd.evaluation.model_card import CardInputs, build_card
+
+    card = build_card(CardInputs(run_dir, student, valid, test, precision, name), out)
+    at = card["test"]["at_threshold"]
+    typer.echo(
+        f"{out}: {card['size_mb']:.2f} MB, threshold {card['threshold']['value']:.4f}, test "
+        f"accuracy {at['accuracy']:.1%}, precision {at['precision']:.1%}, recall {at['recall']:.1%}"
+    )
+
+
 # ---- commands defined beside the code they drive -----------------------------------------
 # (one registration line each; keep the two blocks apart so parallel edits don't collide)
 # attack commands:
