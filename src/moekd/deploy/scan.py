@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -243,28 +243,24 @@ class _Collector:
         self.result.suppressed.sort(key=Finding.rank_key)
 
 
-def _functions(path: Path, uri: str, text: str) -> list[_Pending]:
+def _functions(path: Path, uri: str, text: str) -> Iterator[_Pending]:
     """The file's functions with their fingerprints (identical twins in one file numbered in
-    source order, so they differ) and suppression comments."""
+    source order, so they differ) and suppression comments, made one at a time."""
     lines = text.split("\n")  # tree-sitter's rows: only "\n" ends a line
     twins: dict[str, int] = {}
-    out = []
     for fn in extract_functions(text):
         key = fingerprint(fn.name, fn.code)
         twins[key] = twins.get(key, 0) + 1
-        out.append(
-            _Pending(
-                path,
-                uri,
-                fn.name,
-                fn.start_line,
-                fn.end_line,
-                fn.code,
-                f"{key}:{twins[key]}",
-                suppression(lines, fn.start_line),
-            )
+        yield _Pending(
+            path,
+            uri,
+            fn.name,
+            fn.start_line,
+            fn.end_line,
+            fn.code,
+            f"{key}:{twins[key]}",
+            suppression(lines, fn.start_line),
         )
-    return out
 
 
 def scan_files(
