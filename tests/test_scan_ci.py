@@ -253,6 +253,10 @@ def test_cache_is_shared_bounded_and_never_fails_a_scan(tmp_path: Path) -> None:
     small.close()
     rows = sqlite3.connect(tmp_path / "c" / DB_NAME).execute("SELECT count(*) FROM scores")
     assert rows.fetchone()[0] <= 10
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / DB_NAME).write_bytes(b"not a database" * 100)
+    assert not ScoreCache(garbage).enabled
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     broken = ScoreCache(blocked / "cache")

@@ -103,8 +103,6 @@ class ScoreCache:
         self.folder = folder
         self.max_entries = max_entries
         self.problem: str | None = None  # why the cache turned itself off
-        self.hits = 0
-        self.misses = 0
         self._db: sqlite3.Connection | None = None
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -153,8 +151,6 @@ class ScoreCache:
                     )
         except sqlite3.Error as exc:
             self._off(exc)
-        self.hits += sum(k in found for k in keys)
-        self.misses += sum(k not in found for k in keys)
         return found
 
     def put(self, scores: dict[bytes, Score]) -> None:

@@ -45,7 +45,6 @@ class Scorer:
         windowing = f"windows:{self.max_length}:{overlap}" if self.count else "whole"
         self.model_key = f"{model_digest}\0{windowing}"
         self.cached = 0  # functions whose score came from the cache
-        self.windows = 0  # windows the model scored
 
     @property
     def windowing(self) -> bool:
@@ -77,7 +76,6 @@ class Scorer:
             owner.extend([i] * len(parts))
             windows.extend(parts)
             sizes.append(len(parts))
-        self.windows += len(windows)
         best: list[Score | None] = [None] * len(codes)
         for start in range(0, len(windows), MAX_WINDOWS_PER_CALL):
             part = windows[start : start + MAX_WINDOWS_PER_CALL]

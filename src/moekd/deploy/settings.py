@@ -94,7 +94,7 @@ def _check(source: Path, key: str, value: Any) -> Any:
     if kind == "globs":
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise bad("a list of globs")
         return tuple(value)
     if not isinstance(value, str) or not value:
