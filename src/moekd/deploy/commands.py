@@ -87,10 +87,12 @@ def scan(
     paths: Annotated[list[Path], typer.Argument(help="C files or folders to scan")],
     model: Annotated[
         str | None,
-        typer.Option("--model", "-m", help="model folder, .onnx or hub id ([tool.moekd] model)"),
+        typer.Option(
+            "--model", "-m", help="model folder, .onnx or hub id (or model in \\[tool.moekd])"
+        ),
     ] = None,
     output_format: Annotated[
-        OutputFormat | None, typer.Option("--format", "-f", help="report format [default: text]")
+        OutputFormat | None, typer.Option("--format", "-f", help="report format (default: text)")
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="write the report here (not stdout)")
@@ -99,19 +101,19 @@ def scan(
         float | None,
         typer.Option(
             help="report functions with p(vulnerable) at or above this "
-            f"[default: the model's stored threshold, else {DEFAULT_THRESHOLD}]"
+            f"(default: the model's stored threshold, else {DEFAULT_THRESHOLD})"
         ),
     ] = None,
     error_threshold: Annotated[
         float | None,
         typer.Option(
             help="findings at or above this are errors, below it warnings "
-            f"[default: {DEFAULT_ERROR_THRESHOLD}]"
+            f"(default: {DEFAULT_ERROR_THRESHOLD})"
         ),
     ] = None,
     fail_on: Annotated[
         FailOn | None,
-        typer.Option(help="exit 1 when a finding reaches this level [default: warning]"),
+        typer.Option(help="exit 1 when a finding reaches this level (default: warning)"),
     ] = None,
     include: Annotated[
         list[str] | None,
@@ -124,12 +126,12 @@ def scan(
         bool | None,
         typer.Option(
             "--gitignore/--no-gitignore",
-            help="skip files that git ignores (needs a git work tree) [default: no]",
+            help="skip files that git ignores, in a git work tree (default: no)",
         ),
     ] = None,
     max_bytes: Annotated[
         int | None,
-        typer.Option(help=f"skip files larger than this many bytes [default: {DEFAULT_MAX_BYTES}]"),
+        typer.Option(help=f"skip files larger than this many bytes (default: {DEFAULT_MAX_BYTES})"),
     ] = None,
     root: Annotated[
         Path | None,
@@ -143,7 +145,7 @@ def scan(
         typer.Option(help="auto (default): torch weights if present, else model.onnx"),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option(min=1, help="functions per model call [default: 32]")
+        int | None, typer.Option(min=1, help="functions per model call (default: 32)")
     ] = None,
     baseline: Annotated[
         Path | None,
@@ -160,26 +162,26 @@ def scan(
     cache: Annotated[
         bool | None,
         typer.Option(
-            "--cache/--no-cache", help="reuse scores of unchanged functions [default: cache]"
+            "--cache/--no-cache", help="reuse scores of unchanged functions (default: cache)"
         ),
     ] = None,
     cache_dir: Annotated[
         Path | None,
-        typer.Option(help="where the score cache lives [default: $XDG_CACHE_HOME/moekd]"),
+        typer.Option(help="where the score cache lives (default: $XDG_CACHE_HOME/moekd)"),
     ] = None,
     max_findings: Annotated[
         int | None,
         typer.Option(
             min=1,
-            help=f"list at most this many findings, the highest scored [default: "
-            f"{DEFAULT_MAX_FINDINGS}]",
+            help=f"list at most this many findings, the highest scored (default: "
+            f"{DEFAULT_MAX_FINDINGS})",
         ),
     ] = None,
 ) -> None:
     """Find C functions under PATHS that the model scores as vulnerable.
 
     Exit code 0: clean; 1: findings at or above --fail-on; 2: usage error (also: no files to
-    scan). Unset flags come from [tool.moekd] in pyproject.toml. Unreadable, binary and huge
+    scan). Unset flags come from \\[tool.moekd] in pyproject.toml. Unreadable, binary and huge
     files are skipped with a warning; nothing is executed.
     """
     from dataclasses import replace
