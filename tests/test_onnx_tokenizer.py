@@ -30,7 +30,7 @@ CODES = [
     *(s.code for s in toy_samples(6, seed=4)),
     *(s.code for s in generate_corpus(4, seed=4)),
     "int größe(void) { return 0; } /* ünïcødé ✓ 名前 */",
-    "void f(void) { puts(\"<s> </s> <pad> <mask>\"); }",
+    'void f(void) { puts("<s> </s> <pad> <mask>"); }',
     "",
     "   \n\t ",
 ]

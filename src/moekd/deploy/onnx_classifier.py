@@ -106,4 +106,3 @@ class OnnxClassifier:
         """Tokens each input would take untruncated, special tokens included, so a caller can
         see which inputs ``max_length`` cuts."""
         return self.tokenizer.count(self._inputs(codes))
-
