@@ -168,3 +168,35 @@ def test_pre_commit_hook_installs_the_light_package() -> None:
     hook = hooks["moekd-scan"]
     assert hook["language"] == "python" and hook["entry"] == "moekd scan"
     assert "additional_dependencies" not in hook and hook["types"] == ["c"]
+
+
+def _scan_in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["moekd", "scan", *args])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    captured = capsys.readouterr()
+    return int(exc.value.code or 0), captured.out, captured.err
+
+
+def test_scan_without_a_model_uses_the_shipped_detector(
+    student: Path,
+    c_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    from moekd.deploy import default_model
+
+    monkeypatch.chdir(tmp_path)  # no pyproject.toml with [tool.moekd] above it
+    monkeypatch.setattr(default_model, "DEFAULT_MODEL", student / "model.onnx")
+    code, out, _ = _scan_in_process(monkeypatch, capsys, str(c_file), "-f", "json")
+    assert code in (0, 1)
+    assert json.loads(out)["model"]["name"] == "model.onnx"
+    assert json.loads(out)["summary"]["functions_scanned"] == 2
+
+    monkeypatch.setattr(default_model, "DEFAULT_MODEL", tmp_path / "absent.onnx")
+    code, out, err = _scan_in_process(monkeypatch, capsys, str(c_file))
+    assert code == 2 and out == ""
+    assert "pass --model MODEL" in err and "ships no default model" in err

@@ -88,7 +88,10 @@ def scan(
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", "-m", help="model folder, .onnx or hub id (or model in \\[tool.moekd])"
+            "--model",
+            "-m",
+            help="model folder, .onnx or hub id (default: model in \\[tool.moekd], else the "
+            "shipped detector)",
         ),
     ] = None,
     output_format: Annotated[
@@ -189,6 +192,7 @@ def scan(
     from moekd.deploy.baseline import load_baseline
     from moekd.deploy.cache import ScoreCache, default_cache_dir, model_digest, model_files
     from moekd.deploy.changed import changed_files
+    from moekd.deploy.default_model import default_model
     from moekd.deploy.discover import discover
     from moekd.deploy.formats import render
     from moekd.deploy.loading import load_classifier, model_info, resolve_backend
@@ -201,7 +205,7 @@ def scan(
     settings = find_settings(root or Path.cwd())
     source = _pick(model, settings, "model")
     if source is None:
-        raise UserError("no model: pass --model MODEL, or set model in [tool.moekd]")
+        source = str(default_model())
     chosen_threshold = _pick(threshold, settings, "threshold")
     baseline_path = _pick(baseline, settings, "baseline")
     options = ScanOptions(
