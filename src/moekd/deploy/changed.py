@@ -14,13 +14,13 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from moekd.deploy.discover import _git
+from moekd.deploy.discover import run_git
 from moekd.errors import UserError
 
 
 def _run(args: list[str], tree: Path, rev: str) -> str:
     try:
-        done = _git(*args, cwd=tree)
+        done = run_git(*args, cwd=tree)
     except (OSError, subprocess.SubprocessError) as exc:
         raise UserError(f"--changed-since {rev}: cannot run git ({exc})") from None
     if done.returncode != 0:
@@ -32,7 +32,7 @@ def _run(args: list[str], tree: Path, rev: str) -> str:
 def _tree_of(path: Path, rev: str) -> Path:
     folder = path if path.is_dir() else path.parent
     try:
-        done = _git("rev-parse", "--show-toplevel", cwd=folder.resolve())
+        done = run_git("rev-parse", "--show-toplevel", cwd=folder.resolve())
     except (OSError, subprocess.SubprocessError) as exc:
         raise UserError(f"--changed-since {rev}: cannot run git ({exc})") from None
     if done.returncode != 0 or not done.stdout.strip():
@@ -42,14 +42,14 @@ def _tree_of(path: Path, rev: str) -> Path:
 
 def _changed_in(tree: Path, rev: str) -> set[Path]:
     try:
-        known = _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", cwd=tree)
+        known = run_git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", cwd=tree)
     except (OSError, subprocess.SubprocessError) as exc:
         raise UserError(f"--changed-since {rev}: cannot run git ({exc})") from None
     if known.returncode != 0:
         raise UserError(f"--changed-since {rev}: unknown revision in {tree}")
     commit = known.stdout.strip()
     try:
-        fork = _git("merge-base", commit, "HEAD", cwd=tree)
+        fork = run_git("merge-base", commit, "HEAD", cwd=tree)
         base = fork.stdout.strip() if fork.returncode == 0 and fork.stdout.strip() else commit
     except (OSError, subprocess.SubprocessError):
         base = commit

@@ -167,7 +167,7 @@ def _link_target(link: Path, roots: dict[Path, Path], exclude: Sequence[str]) ->
     return named / rel
 
 
-def _git(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_git(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     git = shutil.which("git")
     if git is None:
         raise FileNotFoundError("git")
@@ -185,7 +185,7 @@ def _git(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.Complete
 
 def _work_tree(folder: Path) -> Path | None:
     try:
-        done = _git("rev-parse", "--show-toplevel", cwd=folder)
+        done = run_git("rev-parse", "--show-toplevel", cwd=folder)
     except (OSError, subprocess.SubprocessError):
         return None
     return Path(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip() else None
@@ -213,7 +213,7 @@ def _drop_ignored(files: list[Path], warnings: list[str]) -> list[Path]:
             continue
         listing = "".join(f"{f.resolve()}\0" for f in members)
         try:
-            done = _git("check-ignore", "--stdin", "-z", cwd=tree, stdin=listing)
+            done = run_git("check-ignore", "--stdin", "-z", cwd=tree, stdin=listing)
         except (OSError, subprocess.SubprocessError) as exc:
             warnings.append(f"--gitignore: git check-ignore failed in {tree} ({exc}); ignored")
             continue
