@@ -69,9 +69,9 @@ def _installed_version() -> str:
     try:
         return version("moekd")
     except PackageNotFoundError:
-        import moekd
+        from moekd.version import __version__
 
-        return moekd.__version__
+        return __version__
 
 
 def _print_version(value: bool) -> None:

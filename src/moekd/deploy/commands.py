@@ -190,22 +190,17 @@ def scan(
     from dataclasses import replace
 
     from moekd.deploy.baseline import load_baseline
-    from moekd.deploy.cache import ScoreCache, default_cache_dir, model_digest, model_files
     from moekd.deploy.changed import changed_files
-    from moekd.deploy.default_model import default_model
+    from moekd.deploy.detector import open_detector
     from moekd.deploy.discover import discover
     from moekd.deploy.formats import render
-    from moekd.deploy.loading import load_classifier, model_info, resolve_backend
     from moekd.deploy.scan import ScanOptions, add_discovery, scan_files
-    from moekd.deploy.scoring import Scorer
-    from moekd.deploy.settings import find_settings, stored_threshold
+    from moekd.deploy.settings import find_settings
     from moekd.errors import UserError
     from moekd.io import atomic_write_text, check_writable_file
 
     settings = find_settings(root or Path.cwd())
     source = _pick(model, settings, "model")
-    if source is None:
-        source = str(default_model())
     chosen_threshold = _pick(threshold, settings, "threshold")
     baseline_path = _pick(baseline, settings, "baseline")
     options = ScanOptions(
@@ -239,30 +234,18 @@ def scan(
         changed = changed_files(paths, changed_since)
         files = [f for f in files if f.resolve() in changed]
         _note(f"{len(files)} of {len(found.files)} file(s) changed since {changed_since}")
-    kind = _pick(backend, settings, "backend", BackendChoice.auto.value)
-    classifier = load_classifier(
-        source, kind, batch_size=_pick(batch_size, settings, "batch-size", 32)
+    detector = open_detector(
+        source,
+        _pick(backend, settings, "backend", BackendChoice.auto.value),
+        batch_size=_pick(batch_size, settings, "batch-size", 32),
+        cache=_pick(cache, settings, "cache", True),
+        cache_dir=_pick(cache_dir, settings, "cache-dir", None),
     )
-    if chosen_threshold is None:
-        stored = stored_threshold(classifier, source)
-        if stored is not None:
-            options = replace(options, threshold=stored)
-    info = model_info(classifier, source)
-    score_cache, digest = None, None
-    if _pick(cache, settings, "cache", True):
-        local = model_files(source, resolve_backend(str(source), kind)[1])
-        if local is None:
-            found.warnings.append(f"score cache off: {source} is not a local model to hash")
-        else:
-            digest = model_digest(local)
-            score_cache = ScoreCache(_pick(cache_dir, settings, "cache-dir", default_cache_dir()))
-    try:
-        scorer = Scorer(classifier, digest, score_cache)
-        with _ScanProgress(len(files)) as progress:
-            result = scan_files(files, scorer, info, options, root, progress.update)
-    finally:
-        if score_cache is not None:
-            score_cache.close()
+    found.warnings.extend(detector.warnings)
+    if chosen_threshold is None and detector.stored_threshold is not None:
+        options = replace(options, threshold=detector.stored_threshold)
+    with detector, _ScanProgress(len(files)) as progress:
+        result = scan_files(files, detector.scorer, detector.info, options, root, progress.update)
     add_discovery(result, found)
     for message in result.messages():
         _warn(message)

@@ -192,9 +192,9 @@ def _metadata(
     source: str | Path, model: torch.nn.Module, tokenizer: Any, max_length: int
 ) -> dict[str, str]:
     """What a loader needs besides the graph: tokenizer, input length, size for reports."""
-    import moekd
     from moekd.models.classifier import canonical_input
     from moekd.models.footprint import footprint
+    from moekd.version import __version__
 
     fp = footprint(model.config, max_length)
     meta = {
@@ -203,7 +203,7 @@ def _metadata(
         "moekd.params": str(fp.params),
         "moekd.size_mb": f"{fp.size_mb:.3f}",
         "moekd.gflops": f"{fp.gflops:.6f}",
-        "moekd.version": getattr(moekd, "__version__", "unknown"),
+        "moekd.version": __version__,
     }
     if canonical_input(model):  # the graph expects canonicalised identifiers
         meta["moekd.canonical_identifiers"] = "true"

@@ -29,8 +29,8 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-import moekd
 from moekd.deploy.scan import Finding, ScanResult, uri_for
+from moekd.version import __version__
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -211,8 +211,8 @@ def to_sarif(
         "tool": {
             "driver": {
                 "name": "moekd",
-                "version": moekd.__version__,
-                "semanticVersion": moekd.__version__,
+                "version": __version__,
+                "semanticVersion": __version__,
                 "rules": [_rule(result)],
             }
         },
