@@ -17,18 +17,15 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from conftest import toy_samples
+from conftest import toy_samples, train_toy_student
 
 from moekd.cli import main
 from moekd.data.synthetic import generate_corpus
-from moekd.data.tokenizer import train_bpe_tokenizer
 from moekd.deploy import onnx_export
 from moekd.deploy.loading import load_classifier, model_info
 from moekd.deploy.onnx_classifier import OnnxClassifier
 from moekd.errors import UserError
-from moekd.models.classifier import HFClassifier, tokenize
-from moekd.models.presets import ArchSpec
-from moekd.training.finetune import scratch_classifier
+from moekd.models.classifier import HFClassifier
 
 MAX_LEN = 128
 
@@ -43,26 +40,9 @@ def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A trained two-layer student, exported by ``moekd export --int8`` into its folder."""
+    folder = train_toy_student(tmp_path_factory.mktemp("student"), MAX_LEN)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # two shared cores: spinning torch threads would crawl
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("student")
-    train = toy_samples(200, seed=0)
-    corpus = [s.code for s in train[:50]] + [s.code for s in generate_corpus(30, seed=0)]
-    tok = train_bpe_tokenizer(corpus, 400, MAX_LEN)
-    model = scratch_classifier(ArchSpec(400, 32, 2, 2, 64, MAX_LEN), tok)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    labels = torch.tensor([s.label for s in train])
-    model.train()
-    for _ in range(40):
-        idx = torch.randint(0, len(train), (16,))
-        batch = tokenize(tok, [train[i].code for i in idx], MAX_LEN)
-        loss = torch.nn.functional.cross_entropy(model(**batch).logits, labels[idx])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval().save_pretrained(folder)
-    tok.save_pretrained(folder)
     with pytest.MonkeyPatch.context() as mp:
         assert run_main(mp, "export", "--model", str(folder), "--int8") == 0
     yield folder
