@@ -43,6 +43,7 @@ def build_untrained(
     import torch
 
     from moekd.data.tokenizer import train_bpe_tokenizer
+    from moekd.io import open_modes
     from moekd.models.presets import STUDENTS, TEACHERS
     from moekd.training.finetune import scratch_classifier
 
@@ -54,6 +55,7 @@ def build_untrained(
     tokenizer = train_bpe_tokenizer(codes, spec.vocab_size, spec.max_length)
     scratch_classifier(spec, tokenizer).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+    open_modes(folder)  # save_pretrained writes its weights 600 through a temp file
     return folder
 
 
