@@ -76,6 +76,8 @@ def test_package_model_writes_a_self_describing_int8_file_and_card(tmp_path: Pat
     hits = (p >= card["threshold"]["value"]).astype(int) == labels
     assert card["test"]["at_threshold"]["accuracy"] == pytest.approx(hits.mean())
     assert card["robustness"]["alert"]["model"]["asr"] == 0.25
+    assert card["scoring"] == "windows"  # as moekd scan scores: these toy functions fit one
+    assert card["test"]["first_window_at_0.5"] == card["test"]["at_0.5"]
     readme = (out / "README.md").read_text()
     assert readme.startswith("---\nlicense: apache-2.0")
     assert "| alert | 9 | 25.0% (10/40;" in readme
@@ -87,3 +89,16 @@ def test_package_model_refuses_a_missing_student(tmp_path: Path) -> None:
     valid = write_jsonl(toy_samples(20), tmp_path / "v.jsonl")
     with pytest.raises(UserError, match="no trained student there"):
         build_card(CardInputs(tmp_path, "x-1.5mb/seed-1", valid, valid, 0.6, "x"), tmp_path / "o")
+
+
+def test_card_scores_long_functions_over_windows_as_scan_does() -> None:
+    from scan_fakes import WordClassifier, long_function
+
+    from moekd.data.samples import CodeSample
+    from moekd.evaluation.model_card import _scores
+
+    late_flaw = [CodeSample("0", long_function("big", 80, flaw_at=60), 1)]
+    clf = WordClassifier()
+    assert _scores(clf, late_flaw, windowed=True)[0] == pytest.approx(0.95)  # seen in a window
+    with pytest.raises(AssertionError, match="longer than the model reads"):
+        _scores(clf, late_flaw, windowed=False)  # the fake refuses what a model would cut

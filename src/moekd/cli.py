@@ -270,12 +270,19 @@ def package_model(
         float, typer.Option(help="the validation precision the shipped threshold must reach")
     ] = 0.6,
     name: Annotated[str, typer.Option(help="the model's name in its card")] = "moekd detector",
+    windows: Annotated[
+        bool,
+        typer.Option(
+            help="score long functions over windows as moekd scan does (--no-windows: the "
+            "first window only, as training did)"
+        ),
+    ] = True,
 ) -> None:
     """Export STUDENT to INT8 ONNX with its threshold and labels, and write its model card
     (README.md, card.json): test accuracy with intervals, calibration, the run's attacks."""
     from moekd.evaluation.model_card import CardInputs, build_card
 
-    card = build_card(CardInputs(run_dir, student, valid, test, precision, name), out)
+    card = build_card(CardInputs(run_dir, student, valid, test, precision, name, windows), out)
     at = card["test"]["at_threshold"]
     typer.echo(
         f"{out}: {card['size_mb']:.2f} MB, threshold {card['threshold']['value']:.4f}, test "

@@ -43,10 +43,18 @@ class CardInputs:
     test: Path
     precision: float
     name: str
+    #: Score as ``moekd scan`` does (every window of a long function, the highest counts);
+    #: False: the model's first ``max_length`` tokens only, as training and the run's tables.
+    windowed: bool = True
 
 
-def _scores(classifier: Any, samples: list[CodeSample]) -> np.ndarray:
-    return np.asarray(classifier.predict_proba([s.code for s in samples]))[:, 1]
+def _scores(classifier: Any, samples: list[CodeSample], windowed: bool) -> np.ndarray:
+    codes = [s.code for s in samples]
+    if not windowed:
+        return np.asarray(classifier.predict_proba(codes))[:, 1]
+    from moekd.deploy.scoring import Scorer
+
+    return np.array([score.probability for score in Scorer(classifier).score(codes)])
 
 
 def _with_interval(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -106,9 +114,10 @@ def build_card(inputs: CardInputs, out: Path) -> dict[str, Any]:
         exported = export_onnx(folder, Path(scratch) / "model.onnx", int8=True)
         assert exported.int8_path is not None
         classifier = OnnxClassifier.load(exported.int8_path)
-        valid_scores = _scores(classifier, valid)
+        valid_scores = _scores(classifier, valid, inputs.windowed)
         threshold = threshold_for_precision(labels_of(valid), valid_scores, inputs.precision)
-        test_scores = _scores(classifier, test)
+        test_scores = _scores(classifier, test, inputs.windowed)
+        first_window = _scores(classifier, test, False) if inputs.windowed else test_scores
         _set_metadata(
             exported.int8_path,
             {
@@ -120,7 +129,8 @@ def build_card(inputs: CardInputs, out: Path) -> dict[str, Any]:
         size_mb = exported.int8_path.stat().st_size / 1e6
         if size_mb > MAX_MB:
             raise UserError(f"{folder}: the INT8 export is {size_mb:.2f} MB, over {MAX_MB} MB")
-        card = _card(inputs, layout, results, classifier, threshold, test, test_scores, size_mb)
+        scores = {"scan": test_scores, "first_window": first_window}
+        card = _card(inputs, layout, results, classifier, threshold, test, scores, size_mb)
         with atomic_dir(out) as tmp:
             shutil.copyfile(exported.int8_path, tmp / MODEL_FILE)
             (tmp / "card.json").write_text(json_text(card), encoding="utf-8")
@@ -135,10 +145,11 @@ def _card(
     classifier: Any,
     threshold: Threshold,
     test: list[CodeSample],
-    scores: np.ndarray,
+    scores: dict[str, np.ndarray],
     size_mb: float,
 ) -> dict[str, Any]:
     labels = labels_of(test)
+    scan = scores["scan"]
     return {
         "name": inputs.name,
         "student": inputs.student,
@@ -155,14 +166,16 @@ def _card(
             "valid": str(inputs.valid),
             "test": str(inputs.test),
         },
+        "scoring": "windows" if inputs.windowed else "first_window",
         "threshold": threshold.to_dict(),
         "test": {
-            "at_0.5": _with_interval(classification_metrics(labels, scores >= 0.5)),
-            "at_threshold": _with_interval(
-                classification_metrics(labels, scores >= threshold.value)
+            "at_0.5": _with_interval(classification_metrics(labels, scan >= 0.5)),
+            "at_threshold": _with_interval(classification_metrics(labels, scan >= threshold.value)),
+            "first_window_at_0.5": _with_interval(
+                classification_metrics(labels, scores["first_window"] >= 0.5)
             ),
         },
-        "calibration": reliability(labels, scores),
+        "calibration": reliability(labels, scan),
         "robustness": _robustness(layout, inputs.student),
         "attack_setup": results.get("attack_setup"),
         "references": results.get("references"),
@@ -253,8 +266,14 @@ def render_card(card: dict[str, Any]) -> str:
         f"{card['params'] or '?'} parameters; it reads at most {card['max_length']} tokens at a "
         "time"
         + (", local identifiers renamed to canonical names first" if canonical else "")
-        + ". `moekd scan` scores a longer function over overlapping windows and reports the "
-        "highest window's score (the figures below score the first window, as training did).",
+        + ". `moekd scan` scores a longer function over overlapping windows of whole lines and "
+        "reports the highest window's score; "
+        + (
+            "the figures below are scored the same way, except the last row of the test table "
+            "(the first window only, as training and the run's tables read a function)."
+            if card["scoring"] == "windows"
+            else "the figures below read only each function's first window."
+        ),
         "",
         "## What it cannot do",
         "",
@@ -283,6 +302,7 @@ def render_card(card: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
         _metrics_row("p >= 0.5", test["at_0.5"]),
         _metrics_row(f"p >= {t['value']:.3f} (shipped)", test["at_threshold"]),
+        _metrics_row("first window only, p >= 0.5", test["first_window_at_0.5"]),
         "",
         f"The teacher of the run: accuracy {_pct(teacher.get('accuracy'))}, F1 "
         f"{_pct(teacher.get('f1'))}, {teacher.get('size_mb') or '?'} MB.",
