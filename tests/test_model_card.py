@@ -102,3 +102,17 @@ def test_card_scores_long_functions_over_windows_as_scan_does() -> None:
     assert _scores(clf, late_flaw, windowed=True)[0] == pytest.approx(0.95)  # seen in a window
     with pytest.raises(AssertionError, match="longer than the model reads"):
         _scores(clf, late_flaw, windowed=False)  # the fake refuses what a model would cut
+
+
+def test_a_running_run_is_described_by_its_artifacts(tmp_path: Path) -> None:
+    from moekd.evaluation.model_card import _run_facts
+    from moekd.layout import RunLayout
+
+    layout = RunLayout(tmp_path)
+    layout.config.write_text("name: devign-cpu\nseed: 42\n")
+    layout.data_splits.write_text(json.dumps({"source": "train.jsonl", "splits": {}}))
+    layout.metrics("teacher").parent.mkdir(parents=True)
+    layout.metrics("teacher").write_text(json.dumps({"test": {"accuracy": 0.6, "f1": 0.5}}))
+    facts = _run_facts(layout)  # no results.json yet: the run is still attacking
+    assert facts["name"] == "devign-cpu" and facts["dataset"]["source"] == "train.jsonl"
+    assert facts["teacher"]["accuracy"] == 0.6

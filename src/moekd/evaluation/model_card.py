@@ -87,6 +87,25 @@ def _robustness(layout: RunLayout, target: str) -> dict[str, Any]:
     return out
 
 
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _run_facts(layout: RunLayout) -> dict[str, Any]:
+    """What the card says about the run: its ``results.json`` when the run has finished,
+    else the same facts from the artifacts already there (config name, splits, teacher)."""
+    import yaml
+
+    results = _read_json(layout.results)
+    if not results.get("name") and layout.config.is_file():
+        results["name"] = (yaml.safe_load(layout.config.read_text()) or {}).get("name")
+    if not results.get("dataset") and layout.data_splits.is_file():
+        results["dataset"] = _read_json(layout.data_splits)
+    if not results.get(TEACHER):
+        results[TEACHER] = _read_json(layout.metrics(TEACHER)).get("test", {})
+    return results
+
+
 def _set_metadata(onnx_path: Path, extra: dict[str, str]) -> None:
     import onnx
 
@@ -107,7 +126,7 @@ def build_card(inputs: CardInputs, out: Path) -> dict[str, Any]:
     folder = layout.model(inputs.student)
     if not (folder / "config.json").is_file():
         raise UserError(f"{folder}: no trained student there (is the run's students stage done?)")
-    results = json.loads(layout.results.read_text()) if layout.results.is_file() else {}
+    results = _run_facts(layout)
     valid = load_samples(inputs.valid)
     test = load_samples(inputs.test)
     with tempfile.TemporaryDirectory() as scratch:
