@@ -48,13 +48,30 @@ class CardInputs:
     windowed: bool = True
 
 
-def _scores(classifier: Any, samples: list[CodeSample], windowed: bool) -> np.ndarray:
-    codes = [s.code for s in samples]
-    if not windowed:
-        return np.asarray(classifier.predict_proba(codes))[:, 1]
-    from moekd.deploy.scoring import Scorer
+#: Functions scored per step of the progress line.
+_CHUNK = 256
 
-    return np.array([score.probability for score in Scorer(classifier).score(codes)])
+
+def _scores(
+    classifier: Any, samples: list[CodeSample], windowed: bool, what: str = "scoring"
+) -> np.ndarray:
+    """p(vulnerable) of every sample, in chunks that report progress (a Devign split over
+    windows takes minutes on 2 cores)."""
+    from moekd.deploy.scoring import Scorer
+    from moekd.progress import LiveProgress
+
+    codes = [s.code for s in samples]
+    scorer = Scorer(classifier)
+    out: list[float] = []
+    with LiveProgress(what, len(codes), unit="functions") as progress:
+        for start in range(0, len(codes), _CHUNK):
+            chunk = codes[start : start + _CHUNK]
+            if windowed:
+                out.extend(score.probability for score in scorer.score(chunk))
+            else:
+                out.extend(np.asarray(classifier.predict_proba(chunk))[:, 1].tolist())
+            progress.advance(len(chunk))
+    return np.asarray(out)
 
 
 def _with_interval(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -133,10 +150,12 @@ def build_card(inputs: CardInputs, out: Path) -> dict[str, Any]:
         exported = export_onnx(folder, Path(scratch) / "model.onnx", int8=True)
         assert exported.int8_path is not None
         classifier = OnnxClassifier.load(exported.int8_path)
-        valid_scores = _scores(classifier, valid, inputs.windowed)
+        valid_scores = _scores(classifier, valid, inputs.windowed, "validation")
         threshold = threshold_for_precision(labels_of(valid), valid_scores, inputs.precision)
-        test_scores = _scores(classifier, test, inputs.windowed)
-        first_window = _scores(classifier, test, False) if inputs.windowed else test_scores
+        test_scores = _scores(classifier, test, inputs.windowed, "test")
+        first_window = test_scores
+        if inputs.windowed:
+            first_window = _scores(classifier, test, False, "test, first window")
         _set_metadata(
             exported.int8_path,
             {
