@@ -200,3 +200,28 @@ def test_scan_without_a_model_uses_the_shipped_detector(
     code, out, err = _scan_in_process(monkeypatch, capsys, str(c_file))
     assert code == 2 and out == ""
     assert "pass --model MODEL" in err and "ships no default model" in err
+
+
+def test_action_without_a_model_scans_with_the_shipped_one(c_file: Path, tmp_path: Path) -> None:
+    import yaml
+
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    scan = next(s for s in action["runs"]["steps"] if s.get("id") == "scan")
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "GITHUB_OUTPUT": str(tmp_path / "github_output"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "INPUT_PATHS": c_file.name,
+        "INPUT_MODEL": "",
+        "INPUT_FORMAT": "json",
+        "INPUT_OUTPUT": "report.json",
+        "INPUT_FAIL_ON": "never",
+        "INPUT_ARGS": "",
+    }
+    proc = subprocess.run(
+        ["bash", "-c", scan["run"]], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["model"]["name"] == "model.int8.onnx"
+    assert report["summary"]["functions_scanned"] == 2

@@ -325,7 +325,7 @@ def render_card(card: dict[str, Any]) -> str:
         "",
         "## Data",
         "",
-        f"Source: {card['data'].get('source')}. The threshold was chosen on "
+        f"Source: `{Path(str(card['data'].get('source'))).name}`. The threshold was chosen on "
         f"`{card['data']['valid']}`; the test figures are on `{card['data']['test']}`.",
         "",
         "| Split | N | Vulnerable | sha256 |",
