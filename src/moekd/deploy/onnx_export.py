@@ -181,11 +181,19 @@ def quantize_int8(fp32_path: Path, metadata: dict[str, str] | None = None) -> Pa
             # shape inference cannot type the outputs of fused contrib ops; they are fp32
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
-        proto = onnx.load(str(tmp))
-        del proto.metadata_props[:]
-        onnx.helper.set_model_props(proto, metadata)
-        onnx.save(proto, str(tmp))
+        set_metadata(tmp, metadata, keep=False)
     return target
+
+
+def set_metadata(path: Path, props: dict[str, str], keep: bool = True) -> None:
+    """Write ``props`` into an ONNX file's metadata, beside what it has (``keep``) or alone."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    merged = {p.key: p.value for p in proto.metadata_props} if keep else {}
+    del proto.metadata_props[:]
+    onnx.helper.set_model_props(proto, {**merged, **props})
+    onnx.save(proto, str(path))
 
 
 def _metadata(

@@ -123,21 +123,11 @@ def _run_facts(layout: RunLayout) -> dict[str, Any]:
     return results
 
 
-def _set_metadata(onnx_path: Path, extra: dict[str, str]) -> None:
-    import onnx
-
-    proto = onnx.load(str(onnx_path))
-    props = {p.key: p.value for p in proto.metadata_props}
-    del proto.metadata_props[:]
-    onnx.helper.set_model_props(proto, {**props, **extra})
-    onnx.save(proto, str(onnx_path))
-
-
 def build_card(inputs: CardInputs, out: Path) -> dict[str, Any]:
     """Export, choose the threshold, measure, write ``out/{model.int8.onnx, card.json,
     README.md}`` atomically; returns the card."""
     from moekd.deploy.onnx_classifier import OnnxClassifier
-    from moekd.deploy.onnx_export import export_onnx
+    from moekd.deploy.onnx_export import export_onnx, set_metadata
 
     layout = RunLayout(inputs.run)
     folder = layout.model(inputs.student)
@@ -156,7 +146,7 @@ def build_card(inputs: CardInputs, out: Path) -> dict[str, Any]:
         first_window = test_scores
         if inputs.windowed:
             first_window = _scores(classifier, test, False, "test, first window")
-        _set_metadata(
+        set_metadata(
             exported.int8_path,
             {
                 "moekd.threshold": repr(threshold.value),
