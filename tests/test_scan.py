@@ -277,7 +277,10 @@ def test_cli_exit_codes(
     assert run_main(monkeypatch, "scan", src, "--model", str(tree)) == 2  # not a model folder
     assert run_main(monkeypatch, "scan", src, "--model", model, "--format", "xml") == 2
     assert run_main(monkeypatch, "scan", src, "--model", model, "--threshold", "2") == 2
-    assert run_main(monkeypatch, "scan", src, "--fail-on", "never") == 0  # the shipped model
+    from moekd.deploy import default_model
+
+    monkeypatch.setattr(default_model, "DEFAULT_MODEL", tree / "no-model.onnx")
+    assert run_main(monkeypatch, "scan", src) == 2  # no --model and no packaged model
 
 
 def test_cli_writes_valid_sarif_and_json(
