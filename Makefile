@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean wheel
 
 # The demo installs with --no-compile: byte-compiling every installed module took half of the
 # install's two minutes, and one run imports a fraction of them. Tests start hundreds of
@@ -39,6 +39,26 @@ lint: $(DEV_STAMP)
 
 test: $(DEV_STAMP) lint
 	$(BIN)/pytest
+
+# A release wheel carries the shipped detector, which git never holds (no model files are
+# committed): package a student of a finished run into deploy/shipped/ (INT8 ONNX, threshold,
+# card), then build the wheel, and refuse a wheel that lacks it. The defaults are the devign-cpu
+# evidence run's robust 1.5 MB student; e.g. `make wheel RUN=runs/devign-cpu-robustness`.
+RUN ?= runs/devign-cpu-robustness
+STUDENT ?= moekd_robust-1.5mb/seed-42
+DEVIGN ?= ../shared/data/devign
+PRECISION ?= 0.6
+SHIPPED := src/moekd/deploy/shipped
+wheel: $(RUN_STAMP)
+	$(BIN)/moekd package-model $(RUN) --student $(STUDENT) --valid $(DEVIGN)/valid.jsonl \
+		--test $(DEVIGN)/test.jsonl --precision $(PRECISION) --out $(SHIPPED) \
+		--name "moekd devign detector ($(STUDENT))"
+	rm -rf build dist/moekd-*.whl
+	$(BIN)/python -m pip wheel . --no-deps --no-build-isolation -q -w dist
+	$(BIN)/python -c "import glob, sys, zipfile; (w,) = glob.glob('dist/moekd-*.whl'); \
+		names = zipfile.ZipFile(w).namelist(); \
+		ok = any(n.endswith('shipped/model.int8.onnx') for n in names); \
+		sys.exit(w + ': the shipped model is missing') if not ok else print(w)"
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache

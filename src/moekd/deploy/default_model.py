@@ -1,8 +1,8 @@
 """The detector a plain ``moekd scan PATH`` uses: the project's best robust ~1.5 MB student,
 packaged with the wheel as INT8 ONNX beside its model card (``shipped/README.md``), made by
 ``moekd package-model`` from a recorded devign-cpu run (the card says which). Model files are
-never committed: a release runs that command into ``shipped/`` before building the wheel, so a
-bare checkout has the card but no model, and says so."""
+never committed: ``make wheel`` runs that command into ``shipped/`` before building the wheel,
+so a bare checkout has the card but no model, and says so."""
 
 from __future__ import annotations
 
