@@ -222,7 +222,7 @@ def test_attack_unreachable_hub_model_fails_at_once(moekd, monkeypatch, paths) -
         raise OSError("unreachable")
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr("moekd.attacks.commands.socket.create_connection", refuse)
+    monkeypatch.setattr("moekd.models.hub.socket.create_connection", refuse)
     args = ("attack", "--model", "nobody-moekd/not-cached-model", "--data", paths["data"])
     one_error(*moekd(*args, "--attack", "mhm"), "nobody-moekd/not-cached-model", "--model RUN/")
 
@@ -240,6 +240,33 @@ def test_attack_alert_offline_without_mlm_names_the_local_choice(paths, tmp_path
     assert time.monotonic() - start < 30
     line = one_error(done.returncode, done.stdout + done.stderr, "microsoft/codebert-base-mlm")
     assert "HF_HUB_OFFLINE" in line and "pass --mlm RUN/pretrain" in line
+
+
+@pytest.fixture
+def offline_hub(monkeypatch, tmp_path: Path) -> None:
+    """HF_HUB_OFFLINE=1 and an empty hub cache."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+
+
+def test_evaluate_offline_hub_model_fails_at_once(moekd, offline_hub, paths) -> None:
+    start = time.monotonic()
+    args = ("evaluate", "--model", "microsoft/codebert-base", "--data", paths["data"])
+    code, output = moekd(*args)
+    assert time.monotonic() - start < 10
+    one_error(code, output, "microsoft/codebert-base", "needs the network or a local copy")
+
+
+def test_run_with_an_offline_hub_teacher_names_the_model(moekd, offline_hub, tmp_path) -> None:
+    """The pipeline reaches the hub through the same loaders: one line at the teacher."""
+    data = write_jsonl(toy_samples(60), tmp_path / "toy.jsonl")
+    config = tmp_path / "hub.yaml"
+    config.write_text(f"data: {{source: files, train: {data}}}\nteacher: {{preset: codebert}}\n")
+    code, output = moekd("run", config, "--out", tmp_path / "run", "--until", "teacher")
+    errors = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert code == 2 and "Traceback" not in output, output
+    assert len(errors) == 1 and "microsoft/codebert-base" in errors[0], output
+    assert "HF_HUB_OFFLINE" in errors[0] and "a local copy" in errors[0]
 
 
 def _hub_cache(root: Path, repo: str, files: list[str]) -> None:

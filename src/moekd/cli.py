@@ -172,6 +172,15 @@ def train_teacher(config: ConfigArg, out: OutOption, data_root: DataRootOption =
     _run(config, out, "teacher", data_root=data_root)
 
 
+def _check_hub_model(model: str, backend: str) -> None:
+    """A hub id that cannot load here (offline, not cached): one line before the slow imports."""
+    from moekd.deploy.loading import resolve_backend
+    from moekd.models.hub import hub_load_options
+
+    if resolve_backend(model, backend)[0] == "torch" and not Path(model).exists():
+        hub_load_options(model)
+
+
 @app.command()
 def evaluate(
     model: Annotated[str, typer.Option(help="model folder or hub id")],
@@ -182,6 +191,7 @@ def evaluate(
 ) -> None:
     """Accuracy, precision, recall and F1 of a saved classifier (Hugging Face folder, hub id
     or ONNX export) on a labelled data file."""
+    _check_hub_model(model, backend)
     import json
 
     from moekd.data.loaders import load_samples

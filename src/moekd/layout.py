@@ -103,6 +103,17 @@ class RunLayout:
         return self.root / "tokenizer"
 
     @property
+    def standin_tokenizer(self) -> Path:
+        """The BPE of a stand-in teacher (``teacher.standin``), at its hub model's vocabulary."""
+        return self.root / "standin" / "tokenizer"
+
+    @property
+    def standin(self) -> Path:
+        """A hub model's stand-in: its exact shape, random weights, the run's tokenizer; a masked
+        LM in Hugging Face format, loaded wherever the hub model would be."""
+        return self.root / "standin" / "model"
+
+    @property
     def pretrain(self) -> Path:
         return self.root / "pretrain"
 

@@ -23,6 +23,7 @@ from moekd.cparse import name_problem
 from moekd.cparse.parser import encode
 from moekd.errors import UserError
 from moekd.models.classifier import model_max_length, resolve_device
+from moekd.models.hub import hub_load_options
 
 
 class Substitutes(Protocol):
@@ -151,9 +152,10 @@ class MaskedLMSubstitutes:
         local = Path(source)
         if local.exists() and not (local / "config.json").exists():
             raise UserError(f"{source}: not a masked-LM folder (no config.json)")
+        hub = hub_load_options(source, "masked LM", "a local masked-LM folder (RUN/pretrain)")
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source)
-            model = AutoModelForMaskedLM.from_pretrained(source, use_safetensors=True)
+            tokenizer = AutoTokenizer.from_pretrained(source, **hub)
+            model = AutoModelForMaskedLM.from_pretrained(source, use_safetensors=True, **hub)
         except (OSError, ValueError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise UserError(f"{source}: cannot load a masked LM ({first})") from None

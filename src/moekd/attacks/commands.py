@@ -3,75 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlparse
 
 import typer
 
 from moekd.deploy.commands import check_model_source
 from moekd.errors import UserError
 from moekd.io import check_writable_file
+from moekd.models.hub import hub_load_options
 
 DEFAULT_BUDGET = 500  # queries per function: ALERT's GA finishes in minutes, not hours
-
-
-#: Weights of a Hugging Face model (one file or the index of shards): a cached config alone
-#: would pass the check and then fail offline, after the slow imports, with a traceback.
-_WEIGHTS = (
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "pytorch_model.bin",
-    "pytorch_model.bin.index.json",
-)
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-
-
-def _hub_reachable(timeout_s: float = 3.0) -> bool:
-    """Whether the Hugging Face hub can be asked at all; offline, transformers retries for
-    about a minute before it fails."""
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        socket.create_connection((url.hostname or "huggingface.co", port), timeout_s).close()
-    except OSError:
-        return False
-    return True
-
-
-def _cached(source: str) -> bool:
-    """Whether the local Hugging Face cache holds ``source``'s config and weights."""
-    from huggingface_hub import try_to_load_from_cache
-
-    if not isinstance(try_to_load_from_cache(source, "config.json"), str):
-        return False
-    return any(isinstance(try_to_load_from_cache(source, name), str) for name in _WEIGHTS)
 
 
 def _available_model(source: str, what: str, local_hint: str) -> None:
     """A model that is a local folder, or a hub id in the local cache or with a reachable hub;
     else one line now, instead of a minute of retries."""
     check_model_source(source, what)
-    if Path(source).exists():
-        return
-    try:
-        cached = _cached(source)
-    except ValueError:  # huggingface_hub's HFValidationError: not a possible repo id
-        raise UserError(f"{source}: no such {what} folder, nor a valid hub id") from None
-    if cached:
-        return
-    if _offline():
-        why = "HF_HUB_OFFLINE=1 forbids the network"
-    elif not _hub_reachable():
-        why = "the hub cannot be reached over the network"
-    else:
-        return
-    raise UserError(f"{source}: not in the local Hugging Face cache and {why}; pass {local_hint}")
+    hub_load_options(source, what, local_hint)
 
 
 def _stores(path: Path) -> list[Path]:

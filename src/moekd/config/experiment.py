@@ -71,11 +71,26 @@ class TeacherConfig(_Strict):
     preset: str = "scratch-small"
     model: str | None = Field(None, description="hub id or folder overriding the preset's")
     max_length: int | None = None
-    vocab_size: int | None = Field(None, description="BPE vocabulary of a scratch teacher")
-    arch: dict[str, Any] = Field(default_factory=dict, description="overrides of a scratch arch")
+    vocab_size: int | None = Field(
+        None, description="BPE vocabulary of a scratch teacher (or of a resized stand-in)"
+    )
+    arch: dict[str, Any] = Field(
+        default_factory=dict, description="overrides of a scratch arch (or a stand-in's shape)"
+    )
     pretrain: PretrainConfig = PretrainConfig()
     train: TrainSettings = TrainSettings(epochs=5, batch_size=16, lr=2e-5)
     augment: AugmentConfig = AugmentConfig()
+    standin: bool = Field(
+        False,
+        description="a hub preset's exact shape with random weights and a BPE trained here, "
+        "in place of the hub model (runs without network; measures cost, not accuracy)",
+    )
+
+    @model_validator(mode="after")
+    def _standin_of_a_preset(self) -> TeacherConfig:
+        if self.standin and self.model is not None:
+            raise ValueError("teacher.standin replaces the preset's hub model; drop teacher.model")
+        return self
 
 
 class ExpertsConfig(_Strict):
@@ -256,10 +271,11 @@ class StructMhmConfig(_Strict):
 class AttacksConfig(_Strict):
     """Identifier-renaming attacks on every student (and the teacher) over one attack set, a
     stratified subset of the test split shared by every model. ALERT's substitutes come from
-    ``mlm`` (default: the run's MLM-pretrained scratch teacher, or ``microsoft/codebert-base-mlm``
-    for hub teachers). Budgets are the same for every model: ``budget``, or an attack's own.
-    ``backend: onnx`` attacks each model's dynamic-INT8 ONNX export (its labels on the attack
-    set are checked against torch's and reported)."""
+    ``mlm`` (default: the run's MLM-pretrained scratch teacher, the stand-in of
+    ``teacher.standin``, or ``microsoft/codebert-base-mlm`` for hub teachers). Budgets are the
+    same for every model: ``budget``, or an attack's own. ``backend: onnx`` attacks each
+    model's dynamic-INT8 ONNX export (its labels on the attack set are checked against torch's
+    and reported)."""
 
     names: list[Literal["alert", "mhm", "wir-random", "struct-mhm"]] = Field(
         default_factory=lambda: ["alert", "mhm", "wir-random"]

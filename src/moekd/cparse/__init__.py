@@ -8,7 +8,7 @@ UTF-8 byte offsets into the code as given.
 
 from moekd.cparse.augment import identifier_vocabulary, random_variant
 from moekd.cparse.binder import Binding, BindResult, bind
-from moekd.cparse.dataflow import code_tokens, dataflow_edges
+from moekd.cparse.dataflow import VariableGraph, code_tokens, dataflow_edges, variable_graph
 from moekd.cparse.functions import CFunction, extract_functions
 from moekd.cparse.identifiers import Declaration, Identifier, renamable_identifiers
 from moekd.cparse.names import C_KEYWORDS, name_problem
@@ -30,6 +30,7 @@ __all__ = [
     "Declaration",
     "Identifier",
     "RenameError",
+    "VariableGraph",
     "bind",
     "check_preserved",
     "code_tokens",
@@ -45,4 +46,5 @@ __all__ = [
     "rename",
     "renamable_identifiers",
     "validate_new_name",
+    "variable_graph",
 ]

@@ -33,6 +33,16 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8", "surrogatepass")
 
 
+def char_offsets(code: str) -> list[int]:
+    """``result[b]`` is the str index of the character that UTF-8 byte ``b`` of `code` belongs
+    to (one entry past the end too): byte offsets -> the offsets a tokenizer reports."""
+    index: list[int] = []
+    for i, ch in enumerate(code):
+        index.extend([i] * len(encode(ch)))
+    index.append(len(code))
+    return index
+
+
 def get_parser() -> Parser:
     """The calling thread's C parser (created once per thread)."""
     parser = getattr(_local, "parser", None)

@@ -39,6 +39,7 @@ import torch
 from moekd.errors import UserError
 from moekd.io import atomic_file
 from moekd.models.classifier import load_model_and_tokenizer, model_max_length, tokenize
+from moekd.models.dataflow_input import dataflow_input
 
 OPSET = 17
 INPUT_NAMES = ("input_ids", "attention_mask")
@@ -118,6 +119,11 @@ def export_onnx(
     if out.suffix != ".onnx":
         raise UserError(f"{out}: the output file must end in .onnx")
     model, tokenizer = load_model_and_tokenizer(model_dir)
+    if dataflow_input(model):
+        raise UserError(
+            f"{model_dir}: reads GraphCodeBERT's data-flow input, which the ONNX graph "
+            "cannot build; export a student (plain tokens) instead"
+        )
     model = model.float().eval()
     _use_eager_attention(model)
     wrapper = _LogitsOnly(model).eval()  # the exporter restores the wrapper's mode afterwards

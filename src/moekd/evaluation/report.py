@@ -162,6 +162,13 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
         )
     references = results.get("references", {})
     teacher = results.get("teacher")
+    if teacher and teacher.get("standin"):
+        lines.append(
+            f"The teacher is a stand-in for {teacher['standin']} (teacher.standin): the same "
+            "architecture with random weights and a BPE trained on this run's data, never "
+            "pre-trained; this run measures cost, and its accuracies (the teacher's, the "
+            "experts' and every student's) say nothing of the real model's."
+        )
     if references and teacher:
         tfidf, majority = references["tfidf_lr"]["accuracy"], references["majority"]["accuracy"]
         lines.append(
@@ -291,7 +298,9 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         frac = split["vulnerable_fraction"]
         share = "–" if frac is None else f"{frac:.1%}"
         lines.append(f"| {name} | {split['n']} | {share} | `{split['sha256'][:12]}` |")
-    rows = {f"teacher ({results['teacher'].get('preset', '')})": results["teacher"]}
+    teacher = results["teacher"]
+    kind = ", random-init stand-in" if teacher.get("standin") else ""
+    rows = {f"teacher ({teacher.get('preset', '')}{kind})": teacher}
     rows.update({f"expert {i}": m for i, m in enumerate(results.get("experts", []))})
     if "moe" in results:
         rows["mixture of experts"] = results["moe"]

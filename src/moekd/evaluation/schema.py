@@ -206,6 +206,11 @@ class TeacherResults(ModelMetrics):
     """The fine-tuned teacher on the test split."""
 
     preset: str = Field(description="teacher.preset of the config")
+    standin: str | None = Field(
+        None,
+        description="teacher.standin: the hub id a random-init stand-in of the same shape "
+        "replaced (its figures measure cost, not the real model); null: the real teacher",
+    )
     attacks: dict[AttackName, AttackSummary] = Field(
         description="empty when attacks.attack_teacher is off or attacks have not run"
     )

@@ -19,6 +19,14 @@ from transformers import (
 from moekd.cparse.canonical import canonical_identifiers
 from moekd.errors import UserError
 from moekd.models.batching import map_in_buckets, softmax
+from moekd.models.dataflow_input import (
+    build_input,
+    collate_inputs,
+    dataflow_input,
+    graph_forward,
+    input_length,
+)
+from moekd.models.hub import hub_load_options
 
 
 @runtime_checkable
@@ -69,6 +77,7 @@ class HFClassifier:
         self.max_length = max_length or model_max_length(model)
         self.batch_size = batch_size
         self.canonical = canonical_input(model)
+        self.dataflow = dataflow_input(model)
 
     @classmethod
     def load(
@@ -85,8 +94,19 @@ class HFClassifier:
     def encode(self, codes: Sequence[str]) -> dict[str, torch.Tensor]:
         if self.canonical:
             codes = [canonical_identifiers(c) for c in codes]
-        batch = tokenize(self.tokenizer, codes, self.max_length)
+        if self.dataflow:
+            inputs = [build_input(self.tokenizer, c, self.max_length) for c in codes]
+            batch = collate_inputs(inputs, self.tokenizer.pad_token_id)
+        else:
+            batch = tokenize(self.tokenizer, codes, self.max_length)
         return {k: v.to(self.device) for k, v in batch.items()}
+
+    def forward(self, batch: dict[str, torch.Tensor], encoder_only: bool = False):
+        """The model (or its encoder) on an encoded batch, data-flow input or plain."""
+        if self.dataflow:
+            return graph_forward(self.model, **batch, encoder_only=encoder_only)
+        module = getattr(self.model, self.model.base_model_prefix) if encoder_only else self.model
+        return module(**batch)
 
     @torch.no_grad()
     def _map(self, codes: Sequence[str], fn: Callable[[dict[str, torch.Tensor]], torch.Tensor]):
@@ -95,7 +115,7 @@ class HFClassifier:
         )
 
     def logits(self, codes: Sequence[str]) -> np.ndarray:
-        return self._map(codes, lambda b: self.model(**b).logits)
+        return self._map(codes, lambda b: self.forward(b).logits)
 
     def predict_proba(self, codes: Sequence[str]) -> np.ndarray:
         if not codes:
@@ -103,22 +123,24 @@ class HFClassifier:
         return softmax(self.logits(codes))
 
     def count_tokens(self, codes: Sequence[str]) -> list[int]:
-        """Tokens each input would take untruncated, special tokens included (what the model
-        reads: canonicalised first when it reads canonical identifiers), so a caller can see
-        which inputs ``max_length`` cuts."""
+        """Tokens each input would take untruncated, special tokens (and data-flow nodes)
+        included (what the model reads: canonicalised first when it reads canonical
+        identifiers), so a caller can see which inputs ``max_length`` cuts."""
         if not codes:
             return []
         if self.canonical:
             codes = [canonical_identifiers(c) for c in codes]
+        if self.dataflow:
+            return [input_length(self.tokenizer, c) for c in codes]
         batch = self.tokenizer(list(codes), truncation=False, padding=False, verbose=False)
         return [len(ids) for ids in batch["input_ids"]]
 
     def embed(self, codes: Sequence[str]) -> np.ndarray:
-        """Mean-pooled last hidden states of the encoder (for partitioning and routing)."""
+        """Mean-pooled last hidden states of the encoder (for partitioning and routing); with
+        the data-flow input, over code tokens and nodes alike."""
 
         def pooled(b: dict[str, torch.Tensor]) -> torch.Tensor:
-            encoder = getattr(self.model, self.model.base_model_prefix)
-            hidden = encoder(**b).last_hidden_state
+            hidden = self.forward(b, encoder_only=True).last_hidden_state
             mask = b["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
@@ -151,10 +173,11 @@ def load_model_and_tokenizer(
             raise UserError(f"{source}: not a model folder (no config.json)")
         if not any(local.glob("*.safetensors")):
             raise UserError(f"{source}: no .safetensors weights (pickled weights are refused)")
+    hub = hub_load_options(source)  # offline: one line at once, not a minute of retries
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        tokenizer = AutoTokenizer.from_pretrained(source, **hub)
         model = AutoModelForSequenceClassification.from_pretrained(
-            source, num_labels=num_labels, use_safetensors=True
+            source, num_labels=num_labels, use_safetensors=True, **hub
         )
     except OSError as exc:
         raise UserError(f"{source}: cannot load model ({str(exc).splitlines()[0]})") from None

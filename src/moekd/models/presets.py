@@ -63,22 +63,90 @@ class ArchSpec:
 
 
 @dataclass(frozen=True)
+class HubShape:
+    """The published encoder shape of a hub model, field for field its ``config.json``: what a
+    stand-in (``teacher.standin``) is built with, locally and with random weights, so a run
+    without network costs what the real model costs. Not a search space like
+    :class:`ArchSpec`: positions, token types and layer-norm epsilon are the hub's own."""
+
+    vocab_size: int
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    max_position_embeddings: int
+    type_vocab_size: int
+    layer_norm_eps: float = 1e-5
+    pad_token_id: int = 1
+    hidden_act: str = "gelu"
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+
+    @property
+    def max_length(self) -> int:
+        """Tokens the position table holds (RoBERTa offsets positions by pad_token_id + 1)."""
+        return self.max_position_embeddings - self.pad_token_id - 1
+
+    def with_(self, **changes: Any) -> HubShape:
+        """A resized copy (``teacher.arch``, ``teacher.vocab_size``: smoke tests)."""
+        unknown = set(changes) - set(asdict(self))
+        if unknown:
+            raise ConfigError(
+                f"teacher.arch: {', '.join(sorted(unknown))} is not a field of a stand-in's "
+                f"shape; choose from {', '.join(asdict(self))}"
+            )
+        return replace(self, **changes)
+
+    def roberta_config(self) -> RobertaConfig:
+        return RobertaConfig(**asdict(self), bos_token_id=0, eos_token_id=2)
+
+
+#: microsoft/codebert-base's and microsoft/graphcodebert-base's config.json (RoBERTa-base).
+ROBERTA_BASE_SHAPE = HubShape(
+    vocab_size=50265,
+    hidden_size=768,
+    num_hidden_layers=12,
+    num_attention_heads=12,
+    intermediate_size=3072,
+    max_position_embeddings=514,
+    type_vocab_size=1,
+)
+#: microsoft/unixcoder-base's config.json: its own vocabulary, 1,024 positions, 10 token types.
+UNIXCODER_SHAPE = replace(
+    ROBERTA_BASE_SHAPE, vocab_size=51416, max_position_embeddings=1026, type_vocab_size=10
+)
+
+
+@dataclass(frozen=True)
 class TeacherPreset:
     """A teacher either comes from the hub (keeping its own tokenizer) or is built from scratch
-    with a BPE tokenizer trained on the task data (and then MLM-pretrained)."""
+    with a BPE tokenizer trained on the task data (and then MLM-pretrained). A hub teacher's
+    ``standin`` is its published shape, for runs without the hub (``teacher.standin``)."""
 
     name: str
     hub_id: str | None = None
     arch: ArchSpec | None = None
     max_length: int = 512
+    standin: HubShape | None = None
+    #: reads GraphCodeBERT's data-flow input (``moekd.models.dataflow_input``): set on the
+    #: teacher and experts it starts; students stay plain token models
+    dataflow: bool = False
 
 
 TEACHERS: dict[str, TeacherPreset] = {
-    "codebert": TeacherPreset("codebert", hub_id="microsoft/codebert-base", max_length=400),
-    "graphcodebert": TeacherPreset(
-        "graphcodebert", hub_id="microsoft/graphcodebert-base", max_length=400
+    "codebert": TeacherPreset(
+        "codebert", hub_id="microsoft/codebert-base", max_length=400, standin=ROBERTA_BASE_SHAPE
     ),
-    "unixcoder": TeacherPreset("unixcoder", hub_id="microsoft/unixcoder-base", max_length=400),
+    "graphcodebert": TeacherPreset(
+        "graphcodebert",
+        hub_id="microsoft/graphcodebert-base",
+        max_length=400,
+        standin=ROBERTA_BASE_SHAPE,
+        dataflow=True,
+    ),
+    "unixcoder": TeacherPreset(
+        "unixcoder", hub_id="microsoft/unixcoder-base", max_length=400, standin=UNIXCODER_SHAPE
+    ),
     "scratch-small": TeacherPreset(
         "scratch-small",
         arch=ArchSpec(

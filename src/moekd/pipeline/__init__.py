@@ -57,7 +57,15 @@ class Stage:
 STAGES: list[Stage] = [
     Stage("data", (teacher.data_units, variants.vocabulary_units)),
     Stage("references", (references.reference_units,)),
-    Stage("pretrain", (teacher.tokenizer_units, teacher.pretrain_units)),
+    Stage(
+        "pretrain",
+        (
+            teacher.tokenizer_units,
+            teacher.pretrain_units,
+            teacher.standin_tokenizer_units,
+            teacher.standin_units,
+        ),
+    ),
     Stage("teacher", (teacher.teacher_units,)),
     Stage("partition", (mixture.embedding_units, partition.partition_units)),
     Stage("experts", (experts.expert_units,)),

@@ -54,10 +54,14 @@ def attack_subset(ctx: RunContext) -> list[CodeSample]:
 
 
 def mlm_source(ctx: RunContext) -> str | Path:
+    """ALERT's masked LM: ``attacks.mlm``, a scratch teacher's pre-training, a stand-in teacher
+    (``teacher.standin``: nothing reaches the hub), or CodeBERT's MLM from the hub."""
     if ctx.cfg.attacks.mlm:
         return ctx.cfg.attacks.mlm
     if ctx.pretrained_scratch:
         return ctx.layout.pretrain
+    if ctx.teacher_standin is not None:
+        return ctx.layout.standin
     if ctx.teacher_arch is not None:
         raise UserError("ALERT needs a masked LM: enable teacher.pretrain or set attacks.mlm")
     return "microsoft/codebert-base-mlm"
@@ -96,7 +100,8 @@ def substitute_units(ctx: RunContext) -> list[Unit]:
     return [
         Unit(
             ctx.layout.substitutes(part),
-            SUBSTITUTES,
+            # the stand-in is the MLM; named only when on, so other runs keep their hashes
+            SUBSTITUTES + (("teacher.standin",) if ctx.cfg.teacher.standin else ()),
             _substitutes,
             (part,),
             f"part {part} of {SUBSTITUTES_PART}",

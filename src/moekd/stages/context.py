@@ -10,9 +10,9 @@ from typing import Any
 
 from moekd.config import DataConfig, ExperimentConfig
 from moekd.data.prepare import Splits, prepare_splits
-from moekd.errors import UserError
+from moekd.errors import ConfigError, UserError
 from moekd.layout import RunLayout
-from moekd.models.presets import ArchSpec, teacher_preset
+from moekd.models.presets import TEACHERS, ArchSpec, HubShape, teacher_preset
 
 
 def settings_of(cfg: ExperimentConfig, entries: tuple[str, ...]) -> dict[str, Any]:
@@ -83,6 +83,24 @@ class RunContext:
         return arch
 
     @property
+    def teacher_standin(self) -> HubShape | None:
+        """The shape of the stand-in that replaces the preset's hub model (``teacher.standin``;
+        ``teacher.arch`` and ``teacher.vocab_size`` resize it), else None."""
+        if not self.cfg.teacher.standin:
+            return None
+        preset = teacher_preset(self.cfg.teacher.preset)
+        if preset.standin is None:
+            with_shape = ", ".join(n for n, p in TEACHERS.items() if p.standin is not None)
+            raise ConfigError(
+                f"teacher.standin: preset {preset.name!r} has no hub model to stand in for; "
+                f"choose one of {with_shape}"
+            )
+        shape = preset.standin.with_(**self.cfg.teacher.arch)
+        if self.cfg.teacher.vocab_size:
+            shape = shape.with_(vocab_size=self.cfg.teacher.vocab_size)
+        return shape
+
+    @property
     def teacher_max_length(self) -> int:
         if self.cfg.teacher.max_length:
             return self.cfg.teacher.max_length
@@ -90,8 +108,10 @@ class RunContext:
         return arch.max_length if arch else teacher_preset(self.cfg.teacher.preset).max_length
 
     @property
-    def teacher_source(self) -> str:
-        """The hub id or folder of a pre-trained teacher."""
+    def teacher_source(self) -> str | Path:
+        """The hub id or folder of a pre-trained teacher (a stand-in: the run's own folder)."""
+        if self.teacher_standin is not None:
+            return self.layout.standin
         preset = teacher_preset(self.cfg.teacher.preset)
         source = self.cfg.teacher.model or preset.hub_id
         assert source is not None

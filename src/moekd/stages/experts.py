@@ -6,18 +6,19 @@ import shutil
 from pathlib import Path
 
 from accelerate.utils import set_seed
-from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from moekd.evaluation.evaluate import evaluate_classifier
 from moekd.io import write_json
-from moekd.models.classifier import HFClassifier
+from moekd.models.classifier import HFClassifier, load_model_and_tokenizer
 from moekd.models.footprint import footprint
 from moekd.stages.context import RunContext
 from moekd.stages.mixture import EXPERTS, base_source, embeddings, mixture_splits
 from moekd.stages.partition import load_partition
+from moekd.stages.teacher import mark_teacher_input
 from moekd.stages.unit import Unit, Writer
 from moekd.stages.variants import augmented
-from moekd.training.finetune import classifier_from_encoder, finetune_classifier
+from moekd.training.finetune import finetune_classifier
 
 
 def _expert_start(ctx: RunContext) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
@@ -26,7 +27,8 @@ def _expert_start(ctx: RunContext) -> tuple[PreTrainedModel, PreTrainedTokenizer
     warm_teacher = ctx.cfg.experts.warm_start == "teacher" or base is None
     source = ctx.layout.teacher if warm_teacher else base
     assert source is not None
-    return classifier_from_encoder(source), AutoTokenizer.from_pretrained(source), str(source)
+    model, tokenizer = load_model_and_tokenizer(source)  # a hub base: offline, cached or one line
+    return model, tokenizer, str(source)
 
 
 def _expert(ctx: RunContext, part: int) -> Writer:
@@ -42,6 +44,7 @@ def _expert(ctx: RunContext, part: int) -> Writer:
     select_on = own_valid if len(own_valid) >= ctx.cfg.experts.min_region_valid else valid
     set_seed(ctx.cfg.experts.train.seed + part)
     model, tokenizer, started_from = _expert_start(ctx)
+    mark_teacher_input(ctx, model)  # from the teacher: its config has the flag already
     work = ctx.layout.work_of(ctx.layout.expert(part))
     max_length = ctx.teacher_max_length
     result = finetune_classifier(

@@ -18,6 +18,7 @@ from moekd.evaluation.schema import validate_results
 from moekd.io import write_json
 from moekd.layout import TEACHER
 from moekd.methods import Student, students_of
+from moekd.models.presets import teacher_preset
 from moekd.stages.attacks import attack_setup, attack_subset, attack_summaries
 from moekd.stages.attacks import targets as attack_targets
 from moekd.stages.context import RunContext
@@ -136,6 +137,8 @@ def collect_results(ctx: RunContext) -> dict[str, Any]:
             **teacher["test"],
             "attacks": attack_summaries(ctx, TEACHER),
         }
+        if ctx.teacher_standin is not None:  # the report says its figures are not the model's
+            results["teacher"]["standin"] = teacher_preset(ctx.cfg.teacher.preset).hub_id
     partition = _read(layout.partition_record)
     if partition:
         results["partition"] = {k: v for k, v in partition.items() if k != "assignments"}

@@ -17,6 +17,7 @@ from transformers import (
 
 from moekd.config import TrainSettings
 from moekd.data.samples import CodeSample
+from moekd.models.dataflow_input import GraphClassifier, dataflow_input
 from moekd.models.presets import ArchSpec
 from moekd.training.loop import Task, TrainingLoop, TrainResult
 from moekd.training.tasks import (
@@ -32,6 +33,8 @@ def hf_saver(tokenizer: PreTrainedTokenizerBase):
     """Save model + tokenizer in Hugging Face format (safetensors weights)."""
 
     def save(model: torch.nn.Module, folder: Path) -> None:
+        if isinstance(model, GraphClassifier):
+            model = model.model
         assert isinstance(model, PreTrainedModel)
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
@@ -67,9 +70,10 @@ def fit_classifier(
     soft_labels: np.ndarray | None = None,
 ) -> TrainResult:
     """Train a Hugging Face classifier on samples with ``task``; the selected model and its
-    tokenizer end in ``work_dir/best``."""
+    tokenizer end in ``work_dir/best``. A model flagged for the data-flow input trains on it."""
+    dataflow = dataflow_input(model)
     loop = TrainingLoop(
-        model,
+        GraphClassifier(model) if dataflow else model,
         task,
         make_collate(tokenizer.pad_token_id),
         settings,
@@ -78,8 +82,8 @@ def fit_classifier(
         description=description,
     )
     return loop.fit(
-        encode_samples(tokenizer, train, max_length, soft_labels),
-        encode_samples(tokenizer, valid, max_length) if valid else None,
+        encode_samples(tokenizer, train, max_length, soft_labels, dataflow),
+        encode_samples(tokenizer, valid, max_length, dataflow=dataflow) if valid else None,
     )
 
 

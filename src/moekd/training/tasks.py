@@ -11,6 +11,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from moekd.data.samples import CodeSample
 from moekd.evaluation.metrics import classification_metrics
+from moekd.models.dataflow_input import build_input, collate_inputs
 from moekd.training.loop import Batch, Example
 
 
@@ -19,13 +20,22 @@ def encode_samples(
     samples: Sequence[CodeSample],
     max_length: int,
     soft_labels: np.ndarray | None = None,
+    dataflow: bool = False,
 ) -> list[Example]:
     """Token ids (truncated to ``max_length``), the hard label when known and, for
-    distillation, the soft label row of each sample."""
-    ids = tokenizer([s.code for s in samples], truncation=True, max_length=max_length)["input_ids"]
+    distillation, the soft label row of each sample. ``dataflow``: GraphCodeBERT's input
+    (``moekd.models.dataflow_input``), kept under ``"dataflow"``."""
     examples: list[Example] = []
+    if dataflow:
+        graphs = [build_input(tokenizer, s.code, max_length) for s in samples]
+        ids = [list(g.input_ids) for g in graphs]
+    else:
+        codes = [s.code for s in samples]
+        ids = tokenizer(codes, truncation=True, max_length=max_length)["input_ids"]
     for i, (sample, row) in enumerate(zip(samples, ids, strict=True)):
         ex: Example = {"input_ids": row, "label": -100 if sample.label is None else sample.label}
+        if dataflow:
+            ex["dataflow"] = graphs[i]
         if soft_labels is not None:
             ex["soft"] = soft_labels[i]
         examples.append(ex)
@@ -33,18 +43,21 @@ def encode_samples(
 
 
 def make_collate(pad_id: int) -> Callable[[list[Example]], Batch]:
-    """Pad to the longest example of the batch."""
+    """Pad to the longest example of the batch (data-flow examples: their positions and mask
+    too)."""
 
-    def collate(examples: list[Example]) -> Batch:
+    def inputs(examples: list[Example]) -> Batch:
+        if "dataflow" in examples[0]:
+            return collate_inputs([e["dataflow"] for e in examples], pad_id)
         width = max(len(e["input_ids"]) for e in examples)
         ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
         for i, e in enumerate(examples):
             ids[i, : len(e["input_ids"])] = torch.as_tensor(e["input_ids"], dtype=torch.long)
-        batch: Batch = {
-            "input_ids": ids,
-            "attention_mask": (ids != pad_id).long(),
-            "labels": torch.tensor([e["label"] for e in examples], dtype=torch.long),
-        }
+        return {"input_ids": ids, "attention_mask": (ids != pad_id).long()}
+
+    def collate(examples: list[Example]) -> Batch:
+        batch = inputs(examples)
+        batch["labels"] = torch.tensor([e["label"] for e in examples], dtype=torch.long)
         if "soft" in examples[0]:
             batch["soft"] = torch.tensor(np.stack([e["soft"] for e in examples]), dtype=torch.float)
         return batch
@@ -53,6 +66,10 @@ def make_collate(pad_id: int) -> Callable[[list[Example]], Batch]:
 
 
 def forward_logits(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+    """A data-flow batch goes to a ``GraphClassifier`` (what ``fit_classifier`` trains then)."""
+    if "graph" in batch:
+        graph = (batch["input_ids"], batch["attention_mask"], batch["position_ids"], batch["graph"])
+        return model(*graph).logits
     return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
 
 
