@@ -7,14 +7,15 @@ Usage: python bench/paper_smoke.py [--quick] [--configs devign-codebert,devign-g
        [--gpu-tflops 790 --gpu-utilisation 0.35]
 
 Each config runs on a stratified few hundred Devign functions (``--quick``: a few dozen, the
-fewest steps that still touch every stage) with every training capped at a few steps, small
-searches and a small attack set; everything else is the paper config's (block 400, k = 4
-experts, the methods, three attacks). Printed per stage: seconds and the peak resident memory of
-the run's process tree (sampled every 0.2 s; a stage's peak is the highest sample taken while it
-ran). Then a projection of each full config's wall time: the training and inference passes
-it makes per stage (``full_passes``: Devign's split sizes, the config's epochs, experts, seeds,
-attack set and budgets) over the examples/s of the model each pass runs on
-(``bench/standin_throughput.py``: the full-size teacher and the two student sizes at block 400):
+fewest steps that still touch every stage) with every training capped at a few steps, a small
+AVATAR search and a small attack set (Compressor's GA trains nothing: it keeps its size);
+everything else is the paper config's (block 400, k = 4 experts, the methods, three attacks).
+Printed per stage: seconds and the peak resident memory of the run's process tree (sampled
+every 0.2 s; a stage's peak is the highest sample taken while it ran). Then a projection of
+each full config's wall time: the training and inference passes it makes per stage
+(``full_passes``: Devign's split sizes, the config's epochs, experts, seeds, attack set and
+budgets) over the examples/s of the model each pass runs on (``bench/standin_throughput.py``:
+the full-size teacher and the two student sizes at block 400):
 
 - here: those rates measured on this machine in the same run;
 - on a GPU: a ``--rates`` file that standin_throughput wrote on one (``bench/gpu.sh``), or else
@@ -63,7 +64,7 @@ class Scale:
 
 
 QUICK = Scale(
-    train=48, valid=8, test=8, steps=1, batch=4, attack_limit=2, attack_budget=4, fidelity_limit=2
+    train=40, valid=6, test=6, steps=1, batch=4, attack_limit=2, attack_budget=4, fidelity_limit=2
 )
 FULL = Scale(
     train=320,
@@ -135,10 +136,6 @@ def smoke_config(paper: dict, files: dict[str, str], scale: Scale) -> dict:
         "train": _cap(cfg["students"]["train"], scale),
     }
     baselines = cfg.setdefault("baselines", {})
-    baselines["compressor"] = {
-        **baselines.get("compressor", {}),
-        "search": {"population": 4, "generations": 2},
-    }
     baselines["avatar"] = {
         **baselines.get("avatar", {}),
         "sample_epochs": 1,

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import run_cli
-from transformers import RobertaForMaskedLM, RobertaForSequenceClassification
+from transformers import AutoTokenizer, RobertaForMaskedLM, RobertaForSequenceClassification
 
 import moekd.attacks.runner as runner
 import moekd.progress as live_progress
@@ -515,6 +515,25 @@ def test_masked_lm_substitutes_are_usable_and_ranked(tiny_models: tuple[Path, Pa
     for names in offered.values():
         assert len(names) <= 5 and len(set(names)) == len(names)
         assert all(name_problem(n) is None and n not in target.words for n in names)
+
+
+def test_masked_lm_rows_past_the_tokenizer_are_never_proposed(
+    tiny_models: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A table larger than its tokenizer (a stand-in's spare rows, a padded vocabulary) whose
+    spare rows win every prediction: they decode to nothing, so ALERT must skip them."""
+    model = RobertaForMaskedLM.from_pretrained(tiny_models[1])
+    tok = AutoTokenizer.from_pretrained(tiny_models[1])
+    model.resize_token_embeddings(len(tok) + 16)
+    with torch.no_grad():
+        model.lm_head.bias[len(tok) :] = 1e4
+    model.save_pretrained(tmp_path / "mlm")
+    tok.save_pretrained(tmp_path / "mlm")
+    source = MaskedLMSubstitutes.load(tmp_path / "mlm", top_k=40, keep=5, max_occurrences=2)
+    target = Target.of("t", SECRET, 1)
+    subs = source.for_target(target)
+    offered = [n for name in target.names for n in subs.names(name, None, random.Random(0))]
+    assert offered and all(name_problem(n) is None for n in offered)
 
 
 def test_windowed_substitutes_rerank_the_full_candidates_and_match_a_covering_window(

@@ -178,7 +178,10 @@ class MaskedLMSubstitutes:
         ids = enc["input_ids"].to(self.device)
         offsets = [tuple(o) for o in enc["offset_mapping"][0].tolist()]
         out = self.model(input_ids=ids, output_hidden_states=True)
-        top = out.logits[0].topk(min(self.top_k, out.logits.shape[-1]), dim=-1).indices.cpu()
+        # Rows past the tokenizer (a table padded to a round size, a stand-in's spare rows)
+        # decode to nothing: never propose them.
+        logits = out.logits[0, :, : len(self.tokenizer)]
+        top = logits.topk(min(self.top_k, logits.shape[-1]), dim=-1).indices.cpu()
         hidden = out.hidden_states[-1][0]
         chars = _char_index(target.code)
         best: dict[str, dict[str, float]] = {}
