@@ -6,7 +6,7 @@ Usage: python bench/paper_smoke.py [--quick] [--configs devign-codebert,devign-g
        [--data ../shared/data/devign] [--out DIR] [--rates GPU.json]
        [--gpu-tflops 790 --gpu-utilisation 0.35]
 
-Each config runs on 192 stratified Devign functions (``--quick``: 52, the
+Each config runs on 160 stratified Devign functions (``--quick``: 52, the
 fewest steps that still touch every stage) with every training capped at a few steps, a small
 AVATAR search and a small attack set (Compressor's GA trains nothing: it keeps its size);
 everything else is the paper config's (block 400, k = 4 experts, the methods, three attacks).
@@ -78,15 +78,15 @@ QUICK = Scale(
     alert_window=8,
 )
 FULL = Scale(
-    train=160,
+    train=128,
     valid=16,
     test=16,
     steps=2,
     batch=8,
     attack_limit=4,
-    attack_budget=20,
+    attack_budget=10,
     fidelity_limit=8,
-    alert_window=32,
+    alert_window=8,
 )
 
 
