@@ -37,7 +37,7 @@ from moekd.attacks import (
     mhm,
     wir_random,
 )
-from moekd.attacks.candidates import RankedSubstitutes, _char_index
+from moekd.attacks.candidates import RankedSubstitutes
 from moekd.attacks.context import AttackContext
 from moekd.attacks.progress import AttackProgress
 from moekd.attacks.recipes import RenameIdentifiers, build_recipe
@@ -60,6 +60,7 @@ from moekd.attacks.strategies import (
 from moekd.attacks.substitute_store import StoredSubstitutes, compute_store
 from moekd.attacks.transform import Target
 from moekd.cparse import check_preserved, identifier_vocabulary, name_problem
+from moekd.cparse.parser import char_offsets
 from moekd.cparse.transforms import new_errors
 from moekd.data.loaders import load_samples
 from moekd.data.samples import CodeSample
@@ -504,8 +505,12 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_masked_lm_substitutes_are_usable_and_ranked(tiny_models: tuple[Path, Path]) -> None:
     source = MaskedLMSubstitutes.load(tiny_models[1], top_k=40, keep=5, max_occurrences=2)
     code = "/* café */\n" + SECRET  # non-ASCII: byte and character offsets differ
-    assert _char_index(code) is not None and _char_index(SECRET) is None
+    assert not code.isascii() and SECRET.isascii()
     target = Target.of("t", code, 1)
+    chars = char_offsets(code)  # the byte -> character map the substitutes use
+    for ident in target.identifiers:
+        for start, end in ident.occurrences:
+            assert code[chars[start] : chars[end]] == ident.name
     subs = source.for_target(target)
     offered = {n: subs.names(n, None, random.Random(0)) for n in target.names}
     assert any(offered.values())

@@ -20,7 +20,7 @@ from transformers import AutoModelForMaskedLM, AutoTokenizer, PreTrainedModel
 
 from moekd.attacks.transform import Target
 from moekd.cparse import name_problem
-from moekd.cparse.parser import encode
+from moekd.cparse.parser import char_offsets
 from moekd.errors import UserError
 from moekd.models.classifier import model_max_length, resolve_device
 from moekd.models.hub import hub_load_options
@@ -86,19 +86,6 @@ class RandomVocabulary:
 
 
 # ---- natural substitutes from a masked LM (ALERT) ---------------------------------------------
-
-
-def _char_index(code: str) -> dict[int, int] | None:
-    """UTF-8 byte offset -> str index at character starts (None when the code is ASCII)."""
-    if code.isascii():
-        return None
-    index: dict[int, int] = {}
-    offset = 0
-    for i, ch in enumerate(code):
-        index[offset] = i
-        offset += len(encode(ch))
-    index[offset] = len(code)
-    return index
 
 
 class MaskedLMSubstitutes:
@@ -183,7 +170,7 @@ class MaskedLMSubstitutes:
         logits = out.logits[0, :, : len(self.tokenizer)]
         top = logits.topk(min(self.top_k, logits.shape[-1]), dim=-1).indices.cpu()
         hidden = out.hidden_states[-1][0]
-        chars = _char_index(target.code)
+        chars = None if target.code.isascii() else char_offsets(target.code)
         best: dict[str, dict[str, float]] = {}
         for ident in target.identifiers:
             sims = best.setdefault(ident.name, {})
