@@ -86,6 +86,19 @@ def test_standin_needs_a_hub_preset(tmp_path: Path) -> None:
         parse_config("teacher: {preset: codebert, standin: true, model: someone/other}")
 
 
+def test_a_bad_preset_fails_before_the_first_stage(tmp_path: Path) -> None:
+    """The stand-in and the students' presets are resolved before any stage writes a file."""
+    bad = {
+        "no hub model to stand in for": "teacher: {preset: scratch-tiny, standin: true}",
+        "unknown student preset": "students: {sizes: [{label: s, preset: nope, target_mb: 1}]}",
+    }
+    for message, text in bad.items():
+        out = tmp_path / message.replace(" ", "-")
+        with pytest.raises(ConfigError, match=message):
+            run_pipeline(parse_config(text), out)
+        assert not out.exists() or not any(out.iterdir())
+
+
 def test_the_switch_off_keeps_every_hash() -> None:
     """Off is the default, so it enters no hash: finished runs stay valid."""
     before = parse_config("teacher: {preset: codebert}")

@@ -135,6 +135,7 @@ def run_pipeline(
         raise UserError(f"unknown stage {until!r}; stages: {', '.join(STAGE_NAMES)}")
     state = PartialState()
     ctx = RunContext(cfg, out)
+    ctx.check()
     count = worker_count(workers, cfg.execution.max_auto_workers)
     with run_lock(ctx.layout.lock, enabled=state.is_main_process):
         check_records(ctx)

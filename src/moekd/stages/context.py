@@ -12,7 +12,7 @@ from moekd.config import DataConfig, ExperimentConfig
 from moekd.data.prepare import Splits, prepare_splits
 from moekd.errors import ConfigError, UserError
 from moekd.layout import RunLayout
-from moekd.models.presets import TEACHERS, ArchSpec, HubShape, teacher_preset
+from moekd.models.presets import TEACHERS, ArchSpec, HubShape, student_preset, teacher_preset
 
 
 def settings_of(cfg: ExperimentConfig, entries: tuple[str, ...]) -> dict[str, Any]:
@@ -67,6 +67,14 @@ class RunContext:
                     f"{', '.join(changed)}); use a new --out folder"
                 )
         return splits
+
+    def check(self) -> None:
+        """Resolve every preset the config names (the teacher, its stand-in, the students'
+        sizes), so that a mistyped name or an impossible stand-in fails before the first stage
+        rather than after the data and references are built."""
+        _ = self.teacher_arch, self.teacher_standin, self.teacher_max_length
+        for size in self.cfg.students.sizes:
+            student_preset(size.preset)
 
     # ---- the teacher ---------------------------------------------------------------------
     @property
