@@ -9,6 +9,7 @@ from moekd.cparse import (
     bind,
     check_preserved,
     code_tokens,
+    computed_from_edges,
     dataflow_edges,
     extract_functions,
     preservation_problem,
@@ -392,3 +393,25 @@ def test_dataflow_edges_link_definitions_to_later_uses() -> None:
         (b_def, b_inc),
         (b_inc, b_ret),
     }
+
+
+def test_computed_from_edges_link_the_right_hand_side_to_the_variable_assigned() -> None:
+    code = (
+        "int f(int a, int c) { int b = a + g(c); b += a; int *p = &b, q[2] = {c}; "
+        "*p = a; s.f = c; return b; }"
+    )
+    at: dict[str, list[int]] = {}
+    for i, t in enumerate(code_tokens(code)):
+        at.setdefault(t, []).append(i)
+    a, b, c, p, q = (at[n] for n in "abcpq")
+    # int b = a + g(c): b from a and c (the called name is no variable); b += a: b from a;
+    # int *p = &b: p from b (through the pointer declarator); q[2] = {c}: q from c;
+    # *p = a and s.f = c assign no variable by name: no edge
+    assert set(computed_from_edges(code)) == {
+        (a[1], b[0]),
+        (c[1], b[0]),
+        (a[2], b[1]),
+        (b[2], p[0]),
+        (c[2], q[0]),
+    }
+    assert len(a) == 4 and len(c) == 4 and len(p) == 2

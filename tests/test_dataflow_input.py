@@ -33,7 +33,7 @@ from moekd.training.finetune import finetune_classifier, scratch_classifier
 CODE = "int f(int qz) { int b = qz; return b; }"
 TOKENS = ["<s>", "int", "f", "(", "int", "q", "z", ")", "{", "int", "b", "=", "q", "z", ";"]
 TOKENS += ["return", "b", ";", "}", "</s>"]
-# Nodes, in code order: N0 = qz (declared, tokens 5-6), N1 = b (declared, 10),
+# Nodes, in code order: N0 = qz (declared, tokens 5-6), N1 = b (declared, 10, computed from N2),
 # N2 = qz (read, 12-13, comes from N0), N3 = b (returned, 16, comes from N1).
 # Row attends column; the first 20 columns are special and code tokens, the last 4 the nodes.
 CODE_ROW = "11111111111111111111 ...."
@@ -52,7 +52,7 @@ EXPECTED_MASK = [
     *[CODE_ROW] * 2,
     "11111111111111111111 1111",  # </s> sees everything
     ".....11............. ....",  # N0: its tokens, comes from nothing
-    "..........1......... ....",  # N1: its token
+    "..........1......... ..1.",  # N1: its token and N2 (b = qz: computed from)
     "............11...... 1...",  # N2: its tokens and N0
     "................1... .1..",  # N3: its token and N1
 ]
@@ -91,7 +91,7 @@ def test_sequence_positions_and_mask_of_a_hand_made_function(tok) -> None:
     assert x.input_ids[x.n_code :] == (tok.unk_token_id,) * 4
     assert x.special == (0, 19)
     assert x.spans == ((5, 7), (10, 11), (12, 14), (16, 17))
-    assert x.comes_from == ((), (), (0,), (1,))
+    assert x.sources == ((), (2,), (0,), (1,))
     short = build_input(tok, "int g(void) { return 0; }", 128)  # no variables: no nodes
     m = short.n_code
     assert short.spans == () and m == len(short.input_ids) < 20
@@ -115,10 +115,10 @@ def test_budget_guarantees_nodes_a_fifth_and_drops_nodes_of_cut_tokens(tok) -> N
         *TOKENS[:15],
         "</s>",
     ]
-    assert x.spans == ((5, 7), (10, 11), (12, 14)) and x.comes_from == ((), (), (0,))
+    assert x.spans == ((5, 7), (10, 11), (12, 14)) and x.sources == ((), (2,), (0,))
     # max_length 10: nodes keep 2 slots, the code 6 tokens (`int f ( int q z`): only N0 is left
     x = build_input(tok, CODE, 10)
-    assert x.n_code == 8 and x.spans == ((5, 7),) and x.comes_from == ((),)
+    assert x.n_code == 8 and x.spans == ((5, 7),) and x.sources == ((),)
     # 25 special and code tokens, 8 nodes (more than a fifth): nodes fill what the code left
     many = "int f(int a) { a = a + a; a = a + a; return a; }"
     assert len(variable_graph(many).spans) == 8 > 33 // 5
@@ -161,8 +161,8 @@ def test_predictions_depend_on_the_edges(tok) -> None:
     x = build_input(tok, CODE, 128)
     variants = [
         x,
-        replace(x, comes_from=((), (), (), ())),  # edges removed
-        replace(x, comes_from=((), (), (1,), (0,))),  # edges crossed
+        replace(x, sources=((), (), (), ())),  # edges removed
+        replace(x, sources=((), (), (1,), (0,))),  # edges crossed
     ]
     logits = [_logits(model, [v], tok.pad_token_id) for v in variants]
     again = _logits(model, [x], tok.pad_token_id)
@@ -191,8 +191,8 @@ def test_a_masked_out_pair_has_no_influence(tok, attention: str) -> None:
     base = hidden(x.input_ids)
     # `f` (2) is in no node: every code and special token sees it, no node does
     assert changed_rows(2) == set(range(20))
-    # `q` of the read qz (12) is N2's: code tokens, N2 (its mean) and nothing else
-    assert changed_rows(12) == set(range(20)) | {22}
+    # `q` of the read qz (12) is N2's: code tokens, N2 (its mean), N1 (computed from N2), no more
+    assert changed_rows(12) == set(range(20)) | {21, 22}
     # `q` of the declared qz (5): N0 (its mean) and N2, which comes from N0; not N1, N3
     assert changed_rows(5) == set(range(20)) | {20, 22}
 

@@ -8,7 +8,13 @@ UTF-8 byte offsets into the code as given.
 
 from moekd.cparse.augment import identifier_vocabulary, random_variant
 from moekd.cparse.binder import Binding, BindResult, bind
-from moekd.cparse.dataflow import VariableGraph, code_tokens, dataflow_edges, variable_graph
+from moekd.cparse.dataflow import (
+    VariableGraph,
+    code_tokens,
+    computed_from_edges,
+    dataflow_edges,
+    variable_graph,
+)
 from moekd.cparse.functions import CFunction, extract_functions
 from moekd.cparse.identifiers import Declaration, Identifier, renamable_identifiers
 from moekd.cparse.names import C_KEYWORDS, name_problem
@@ -34,6 +40,7 @@ __all__ = [
     "bind",
     "check_preserved",
     "code_tokens",
+    "computed_from_edges",
     "dataflow_edges",
     "extract_functions",
     "identifier_vocabulary",

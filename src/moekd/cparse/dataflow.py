@@ -1,18 +1,23 @@
-"""Data-flow edges between variable occurrences, GraphCodeBERT style ("comes from").
+"""Data-flow edges between variable occurrences, GraphCodeBERT style.
 
-Kept deliberately small: an edge runs from the latest definition of a variable (its declaration,
-an assignment to it, `x++`) before a use to that use, by token index; an assignment's new value
-takes effect after its right-hand side (`b = b + 1` reads the old `b`). No control flow: a use
-inside a loop gets its edge from the textually preceding definition only.
+Kept deliberately small. "Comes from": an edge runs from the latest definition of a variable
+(its declaration, an assignment to it, `x++`) before a use to that use, by token index; an
+assignment's new value takes effect after its right-hand side (`b = b + 1` reads the old `b`).
+No control flow: a use inside a loop gets its edge from the textually preceding definition only.
+"Computed from": a variable assigned or initialised by name (`b = a + c`, `b += a`,
+`int b = a`; not `*p = a` or `s.f = a`) is computed from every variable read on the right.
 
 `variable_graph` is what GraphCodeBERT's input reads (`moekd.models.dataflow_input`): the
-occurrences that take part in an edge, as spans of the code, with the ones each comes from.
+occurrences that take part in an edge of either kind, as spans of the code, with the ones each
+comes from or is computed from (GraphCodeBERT's attention does not tell the two apart).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+
+from tree_sitter import Node
 
 from moekd.cparse.binder import BindResult, bind
 from moekd.cparse.parser import char_offsets, walk
@@ -38,6 +43,48 @@ def dataflow_edges(code: str) -> list[tuple[int, int]]:
     """(definition token, use token) pairs for every variable use that has a prior definition."""
     result = bind(code)
     return _edges(result, _leaves(result))
+
+
+def computed_from_edges(code: str) -> list[tuple[int, int]]:
+    """(right-hand-side variable token, assigned variable token) pairs."""
+    result = bind(code)
+    return _computed_from(result, _leaves(result))
+
+
+def _declared_name(node: Node | None) -> Node | None:
+    """The identifier an init declarator declares (`*p`, `a[4]` and `(*f)` unwrapped)."""
+    while node is not None and node.type != "identifier":
+        node = node.child_by_field_name("declarator")
+    return node
+
+
+def _computed_from(result: BindResult, leaves: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    shift = result.parsed.shift
+    index = {start: i for i, (start, _) in enumerate(leaves)}
+    kinds = {b.id: b.kind for b in result.bindings}
+    variables = sorted(
+        start
+        for start, _, bid in result.resolutions
+        if bid is not None and kinds[bid] != "function" and start in index
+    )
+    edges: list[tuple[int, int]] = []
+    for node in walk(result.parsed.root):
+        if node.type == "assignment_expression":
+            target, value = node.child_by_field_name("left"), node.child_by_field_name("right")
+        elif node.type == "init_declarator":
+            target = _declared_name(node.child_by_field_name("declarator"))
+            value = node.child_by_field_name("value")
+        else:
+            continue
+        if target is None or value is None or target.type != "identifier":
+            continue
+        to = index.get(target.start_byte - shift)
+        if to is None or target.start_byte - shift not in variables:
+            continue
+        lo, hi = value.start_byte - shift, value.end_byte - shift
+        edges.extend((index[start], to) for start in variables if lo <= start < hi)
+    edges.sort()
+    return edges
 
 
 def _edges(result: BindResult, leaves: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -70,10 +117,10 @@ def _edges(result: BindResult, leaves: list[tuple[int, int]]) -> list[tuple[int,
 class VariableGraph:
     """GraphCodeBERT's variable nodes of one function: each occurrence that takes part in an
     edge, in code order, as a str span of the code (what a tokenizer's offsets index), and for
-    each node the nodes its value comes from."""
+    each node the nodes its value comes from or is computed from."""
 
     spans: tuple[tuple[int, int], ...]
-    comes_from: tuple[tuple[int, ...], ...]
+    sources: tuple[tuple[int, ...], ...]
 
 
 @lru_cache(maxsize=16384)
@@ -82,14 +129,14 @@ def variable_graph(code: str) -> VariableGraph:
     the cache holds a whole split (a few KB a function)."""
     result = bind(code)
     leaves = _leaves(result)
-    edges = _edges(result, leaves)
+    edges = set(_edges(result, leaves)) | set(_computed_from(result, leaves))
     tokens = sorted({t for edge in edges for t in edge})
     node = {t: i for i, t in enumerate(tokens)}
-    comes_from: list[list[int]] = [[] for _ in tokens]
-    for source, use in edges:
-        comes_from[node[use]].append(node[source])
+    sources: list[list[int]] = [[] for _ in tokens]
+    for source, target in edges:
+        sources[node[target]].append(node[source])
     chars = None if code.isascii() else char_offsets(code)
     spans = [leaves[t] for t in tokens]
     if chars is not None:
         spans = [(chars[a], chars[b]) for a, b in spans]
-    return VariableGraph(tuple(spans), tuple(tuple(sorted(c)) for c in comes_from))
+    return VariableGraph(tuple(spans), tuple(tuple(sorted(c)) for c in sources))

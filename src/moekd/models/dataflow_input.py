@@ -5,8 +5,10 @@ The spec (GraphCodeBERT's reference fine-tuning code, microsoft/CodeBERT, read f
 our choices marked *ours*):
 
 * **Nodes** are `cparse.variable_graph`'s: every variable occurrence that takes part in a
-  "comes from" edge, in code order. (The reference's C-less DFG also has "computed from" edges
-  from an assignment's right-hand side; ours has only the definition -> use edges.)
+  "comes from" (definition -> use) or "computed from" (right-hand side -> assigned variable)
+  edge, in code order. A node's sources are its parents under both, as in the reference, whose
+  mask does not tell the relations apart (*ours*: C's DFG rules, which the reference lacks; see
+  `cparse.dataflow`).
 * **Sequence**: the tokenizer's special tokens and code tokens, as a plain model reads the text
   (*ours*: the reference strips comments and tokenizes each leaf on its own), then one slot per
   node. A node stands for the code tokens whose offsets overlap its occurrence.
@@ -18,9 +20,9 @@ our choices marked *ours*):
 * **Position ids**: ``pad_id + 1 + i`` for the i-th code or special token, 0 for every node,
   ``pad_id`` for padding.
 * **Mask** (row attends column): code and special tokens see each other; special tokens see
-  every node too; a node and the code tokens it stands for see each other; a node sees the nodes
-  it comes from (not itself, as in the reference). Padding is seen by nothing (*ours*: each
-  padding slot sees itself, so no attention row is empty).
+  every node too; a node and the code tokens it stands for see each other; a node sees its
+  sources (not itself, as in the reference). Padding is seen by nothing (*ours*: each padding
+  slot sees itself, so no attention row is empty).
 * **Embeddings**: a node's input embedding is the mean of the word embeddings of the code tokens
   it stands for; the model is called with ``inputs_embeds``, the mask and the position ids.
   The mask goes in 4-D, (B, 1, L, L): additive for eager attention, boolean for SDPA, both of
@@ -70,8 +72,8 @@ class GraphInput:
     special: tuple[int, ...]
     #: per node, the [start, end) positions of the code tokens it stands for
     spans: tuple[tuple[int, int], ...]
-    #: per node, the nodes (0-based among the nodes) it comes from
-    comes_from: tuple[tuple[int, ...], ...]
+    #: per node, the nodes (0-based among the nodes) it comes from or is computed from
+    sources: tuple[tuple[int, ...], ...]
 
 
 def _require_fast(tokenizer: PreTrainedTokenizerBase) -> None:
@@ -112,14 +114,14 @@ def build_input(tokenizer: PreTrainedTokenizerBase, code: str, max_length: int) 
         if hits:
             kept[node] = len(spans)
             spans.append((code_pos[hits[0]], code_pos[hits[-1]] + 1))
-    comes_from = tuple(tuple(kept[p] for p in graph.comes_from[node] if p in kept) for node in kept)
+    sources = tuple(tuple(kept[p] for p in graph.sources[node] if p in kept) for node in kept)
     unk = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else tokenizer.pad_token_id
     return GraphInput(
         input_ids=(*ids, *([unk] * len(spans))),
         n_code=len(ids),
         special=tuple(i for i, s in enumerate(special_mask) if s),
         spans=tuple(spans),
-        comes_from=comes_from,
+        sources=sources,
     )
 
 
@@ -147,7 +149,7 @@ def collate_inputs(inputs: Sequence[GraphInput], pad_id: int) -> dict[str, torch
         for k, (a, b) in enumerate(x.spans):
             graph[i, code + k, a:b] = True
             graph[i, a:b, code + k] = True
-        for k, sources in enumerate(x.comes_from):
+        for k, sources in enumerate(x.sources):
             graph[i, code + k, [code + s for s in sources]] = True
         pad = torch.arange(length, width)
         graph[i, pad, pad] = True
