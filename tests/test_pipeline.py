@@ -238,6 +238,9 @@ def test_report_plots_and_timings(finished_run: tuple[Path, str]) -> None:
     report = (run / "report.md").read_text()
     assert "| moekd-1.5mb |" in report and "ASR alert" in report and "Δ ASR mhm" in report
     assert "## Summary" in report and "| TF-IDF + LR (reference) |" in report
+    assert "## Students against the teacher" in report and "| moekd-1.5mb | teacher | alert |" in (
+        report
+    )
     assert "| majority class (reference) |" in report
     # Students and attacks run as units in worker processes here: the stage's wall time too,
     # and the stages in pipeline order.
@@ -269,6 +272,14 @@ def test_every_model_is_attacked_by_every_attack(finished_run: tuple[Path, str])
             assert {"asr", "attacked", "succeeded", "mean_queries", "mean_changed_identifiers"} <= (
                 summary.keys()
             )
+    # Every student against the teacher, on the functions attacked for both (2 seeds each).
+    versus = {c["student"]: c["asr_paired"] for c in results["teacher_comparisons"]}
+    assert set(versus) == NAMES
+    for paired in versus.values():
+        assert set(paired) == {"alert", "mhm", "wir-random", "struct-mhm"}
+        for attack, p in paired.items():
+            teacher = results["teacher"]["attacks"][attack]["attacked"]
+            assert p["functions"] <= 2 * teacher and len(p["mcnemar"]) == 2
     # Canonical identifiers: no renaming can change what the model reads.
     canonical = results["methods"]["moekd_canonical-1.5mb"]["attacks"]
     assert all(canonical[a]["succeeded"] == 0 for a in ("alert", "mhm", "wir-random"))

@@ -135,6 +135,28 @@ def test_paired_asr_counts_only_functions_attacked_for_both() -> None:
     assert pooled["p_value"] == pytest.approx(0.25)  # two-sided exact binomial, 0 of 3
 
 
+def test_a_student_meets_the_teacher_with_every_seed() -> None:
+    from moekd.evaluation.comparison import versus_teacher
+
+    labels = np.array([0, 1, 1, 0])
+    student = _student("moekd_robust", [0.9, 0.9], np.stack([labels, labels]))
+    student.attacked["alert"] = np.array([[1, 1, 1, 0], [1, 0, 1, 1]], bool)
+    student.succeeded["alert"] = np.array([[0, 0, 1, 0], [0, 0, 0, 1]], bool)
+    # The teacher: attacked on 0, 1, 3, flipped on 0 and 1; never attacked with MHM.
+    teacher = {"alert": (np.array([1, 1, 0, 1], bool), np.array([1, 1, 0, 0], bool))}
+    result = versus_teacher(student, teacher, resamples=200)
+    assert result["student"] == "moekd_robust-3mb" and set(result["asr_paired"]) == {"alert"}
+    paired = result["asr_paired"]["alert"]
+    # Seed 0 meets the teacher on functions 0, 1 (student flipped on neither); seed 1 on 0, 3
+    # (student flipped on 3, the teacher on 0).
+    assert paired["functions"] == 4
+    assert paired["ours_asr"] == pytest.approx(1 / 4)
+    assert paired["baseline_asr"] == pytest.approx(3 / 4)
+    assert paired["difference"]["difference"] == pytest.approx(-1 / 2)
+    assert [(m["a_only"], m["b_only"]) for m in paired["mcnemar"]] == [(0, 2), (1, 1)]
+    assert (paired["mcnemar_pooled"]["a_only"], paired["mcnemar_pooled"]["b_only"]) == (1, 3)
+
+
 def test_fidelity_flip_rates_and_teacher_agreement_by_hand() -> None:
     from moekd.evaluation.fidelity import ABSENT, FidelityLabels, fidelity_summary
 

@@ -1,4 +1,5 @@
-"""Aggregate students over seeds and compare MoEKD with each baseline of the same size.
+"""Aggregate students over seeds, compare MoEKD with each baseline of the same size and each
+student's robustness with the teacher's.
 
 Inputs are plain arrays the results stage has gathered, so the statistics are testable without
 a run directory.
@@ -111,8 +112,21 @@ def paired_asr(
     order, pooled), its bootstrap interval over functions, and McNemar's test on the success
     indicators of those functions, per seed pair and pooled."""
     k = min(len(ours.seeds), len(baseline.seeds))
-    att_a, att_b = ours.attacked[attack][:k], baseline.attacked[attack][:k]
-    won_a, won_b = ours.succeeded[attack][:k], baseline.succeeded[attack][:k]
+    return paired_outcomes(
+        (ours.attacked[attack][:k], ours.succeeded[attack][:k]),
+        (baseline.attacked[attack][:k], baseline.succeeded[attack][:k]),
+        resamples,
+        seed,
+    )
+
+
+Outcomes = tuple[np.ndarray, np.ndarray]  # (attacked, succeeded): [seed pairs, functions] bools
+
+
+def paired_outcomes(a: Outcomes, b: Outcomes, resamples: int, seed: int) -> dict[str, Any]:
+    """A's ASR minus B's over the (seed pair, function) cells attacked for both, with a
+    bootstrap interval over functions and McNemar's test per seed pair and pooled."""
+    (att_a, won_a), (att_b, won_b) = a, b
     both = att_a & att_b
     diff = paired_asr_difference(att_a, won_a, att_b, won_b)
     return {
@@ -121,7 +135,25 @@ def paired_asr(
         "baseline_asr": float(won_b[both].mean()) if both.any() else 0.0,
         "difference": paired_bootstrap(diff, att_a.shape[1], resamples, seed=seed).to_dict(),
         "mcnemar": [
-            mcnemar_paired(a[m], b[m]).to_dict() for a, b, m in zip(won_a, won_b, both, strict=True)
+            mcnemar_paired(x[m], y[m]).to_dict() for x, y, m in zip(won_a, won_b, both, strict=True)
         ],
         "mcnemar_pooled": mcnemar_paired(won_a[both], won_b[both]).to_dict(),
     }
+
+
+def versus_teacher(
+    student: StudentSeeds,
+    teacher: dict[str, Outcomes],
+    resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """A student's ASR minus the teacher's on the functions attacked for both, per attack the
+    two share (``teacher``: attack -> its [functions] outcomes; every seed of the student meets
+    the one teacher): is the small model easier to attack than the model it learned from?"""
+    seeds = len(student.seeds)
+    out: dict[str, Any] = {}
+    for attack in sorted(set(student.attacked) & set(teacher)):
+        tiled = tuple(np.repeat(x[None, :], seeds, axis=0) for x in teacher[attack])
+        ours = (student.attacked[attack], student.succeeded[attack])
+        out[attack] = paired_outcomes(ours, (tiled[0], tiled[1]), resamples, seed)
+    return {"student": f"{student.method}-{student.size}", "asr_paired": out}

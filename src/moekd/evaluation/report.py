@@ -84,23 +84,40 @@ def comparison_table(comparisons: list[dict[str, Any]]) -> str | None:
     return "\n".join(lines)
 
 
-def paired_asr_table(comparisons: list[dict[str, Any]]) -> str | None:
-    """MoEKD minus each other method on the same functions: those attacked for both."""
-    rows = [(c, a, p) for c in comparisons for a, p in sorted(c.get("asr_paired", {}).items())]
-    if not rows:
-        return None
+def _paired_table(first: str, second: str, rows: list[tuple[str, str, str, dict]]) -> str:
+    """One row per (model, other model, attack): ASRs on the functions attacked for both."""
     lines = [
-        "| MoEKD | vs | Attack | Functions | ASR MoEKD | ASR other | Δ ASR | "
+        f"| {first} | vs | Attack | Functions | ASR {first} | ASR {second} | Δ ASR | "
         "McNemar p (pooled) | McNemar p (per seed) |",
         "|---" * 9 + "|",
     ]
-    for c, attack, p in rows:
+    for ours, other, attack, p in rows:
         per_seed = ", ".join(f"{m['p_value']:.3g}" for m in p["mcnemar"])
-        cells = [c["ours"], c["baseline"], attack, str(p["functions"])]
+        cells = [ours, other, attack, str(p["functions"])]
         cells += [f"{p['ours_asr']:.1%}", f"{p['baseline_asr']:.1%}", _interval(p["difference"])]
         cells += [f"{p['mcnemar_pooled']['p_value']:.3g}", per_seed]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def paired_asr_table(comparisons: list[dict[str, Any]]) -> str | None:
+    """MoEKD minus each other method on the same functions: those attacked for both."""
+    rows = [
+        (c["ours"], c["baseline"], a, p)
+        for c in comparisons
+        for a, p in sorted(c.get("asr_paired", {}).items())
+    ]
+    return _paired_table("MoEKD", "other", rows) if rows else None
+
+
+def teacher_asr_table(comparisons: list[dict[str, Any]]) -> str | None:
+    """Each student minus the teacher on the same functions."""
+    rows = [
+        (c["student"], "teacher", a, p)
+        for c in comparisons
+        for a, p in sorted(c["asr_paired"].items())
+    ]
+    return _paired_table("student", "teacher", rows) if rows else None
 
 
 def robustness_table(rows: dict[str, dict[str, Any]]) -> str | None:
@@ -339,6 +356,16 @@ def write_report(results: dict[str, Any], path: Path) -> None:
             "seed in order, pooled): the ASR difference with a bootstrap interval over those "
             "functions, and McNemar's exact test on which attacks succeeded. The summary's ASR "
             "differences are these.",
+            "",
+        ]
+    versus_teacher = teacher_asr_table(results.get("teacher_comparisons", []))
+    if versus_teacher:
+        lines += ["## Students against the teacher", "", versus_teacher, ""]
+        lines += [
+            "Each student's ASR minus the teacher's on the functions attacked for both (every "
+            "seed of the student against the one teacher, pooled), with a bootstrap interval "
+            "over those functions and McNemar's exact test on which attacks succeeded; negative: "
+            "the student is harder to attack than the model it learned from.",
             "",
         ]
     plots = sorted(path.parent.joinpath("plots").glob("*.png"))

@@ -337,13 +337,14 @@ class McNemar(_Closed):
 
 
 class PairedAsr(_Closed):
-    """ASR of MoEKD minus the other on the same functions: the (seed pair, function) cells
-    attacked for both models (correct for both, with a renamable identifier), pooled over the
-    seed pairs (seeds paired in order)."""
+    """ASR of MoEKD (or a student, against the teacher) minus the other on the same functions:
+    the (seed pair, function) cells attacked for both models (correct for both, with something
+    the attack can change), pooled over the seed pairs (seeds paired in order; the teacher, one
+    model, meets every seed)."""
 
     functions: Count = Field(description="cells attacked for both, over all seed pairs")
-    ours_asr: Fraction = Field(description="MoEKD's ASR on those cells")
-    baseline_asr: Fraction = Field(description="the other's ASR on those cells")
+    ours_asr: Fraction = Field(description="MoEKD's (the student's) ASR on those cells")
+    baseline_asr: Fraction = Field(description="the other's (the teacher's) ASR on those cells")
     difference: Interval = Field(description="ours minus baseline, bootstrap over functions")
     mcnemar: list[McNemar] = Field(
         description="per seed pair, on the success indicators (a_only: only MoEKD was flipped)"
@@ -366,6 +367,16 @@ class Comparison(_Closed):
         description="ASR differences over the functions attacked for both models"
     )
     mcnemar: list[McNemar] = Field(description="one per seed pair, seeds paired in order")
+
+
+class TeacherComparison(_Closed):
+    """A student's robustness against its teacher's on the same functions
+    (``comparison.versus_teacher``): negative differences mean the student is harder to attack."""
+
+    student: str = Field(pattern=STUDENT_PATTERN, description="<method>-<size>")
+    asr_paired: dict[AttackName, PairedAsr] = Field(
+        description="student minus teacher, over the functions attacked for both"
+    )
 
 
 # ---- the file -----------------------------------------------------------------------------------
@@ -414,6 +425,9 @@ class RunResults(_Closed):
         None, description="keyed <method>-<size>, e.g. moekd-3mb"
     )
     comparisons: list[Comparison] | None = None
+    teacher_comparisons: list[TeacherComparison] | None = Field(
+        None, description="every student against the teacher, once both were attacked"
+    )
     attack_setup: AttackSetup | None = Field(None, description="present once attacks are set up")
     fidelity: FidelityResults | None = None
     timings_s: dict[str, NonNegative] = Field(

@@ -11,7 +11,13 @@ from typing import Any
 import numpy as np
 
 from moekd.attacks.runner import ATTACKED
-from moekd.evaluation.comparison import StudentSeeds, aggregate, compare
+from moekd.evaluation.comparison import (
+    Outcomes,
+    StudentSeeds,
+    aggregate,
+    compare,
+    versus_teacher,
+)
 from moekd.evaluation.plots import write_plots
 from moekd.evaluation.report import write_report
 from moekd.evaluation.schema import validate_results
@@ -74,6 +80,15 @@ def gather_students(ctx: RunContext) -> dict[str, StudentSeeds]:
             succeeded={a: np.stack([o[1] for o in rows]) for a, rows in outcomes.items()},
         )
     return gathered
+
+
+def teacher_outcomes(ctx: RunContext) -> dict[str, Outcomes]:
+    """The teacher's (attacked, succeeded) flags per attack it was attacked with."""
+    order = {s.idx: i for i, s in enumerate(attack_subset(ctx))}
+    return {
+        attack: _attack_outcomes(ctx.layout.attack(TEACHER, attack).records, order)
+        for attack in attack_summaries(ctx, TEACHER)
+    }
 
 
 def comparison_pairs(ctx: RunContext, students: dict[str, StudentSeeds]) -> list[tuple[str, str]]:
@@ -167,6 +182,11 @@ def collect_results(ctx: RunContext) -> dict[str, Any]:
             compare(students[ours], students[other], labels, seed=ctx.cfg.seed)
             for ours, other in comparison_pairs(ctx, students)
         ]
+        teacher_attacks = teacher_outcomes(ctx) if teacher else {}
+        if teacher_attacks:
+            results["teacher_comparisons"] = [
+                versus_teacher(s, teacher_attacks, seed=ctx.cfg.seed) for s in students.values()
+            ]
     fidelity = gather_fidelity(ctx)
     if fidelity is not None:
         results["fidelity"] = fidelity
