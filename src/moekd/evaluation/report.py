@@ -304,6 +304,11 @@ def fidelity_lines(fidelity: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def _section(title: str, table: str | None, caption: str) -> list[str]:
+    """A titled table with its caption; nothing when there is no table."""
+    return [title, "", table, "", caption, ""] if table else []
+
+
 def write_report(results: dict[str, Any], path: Path) -> None:
     dataset = results["dataset"]
     lines = [f"# moekd run: {results.get('name', '')}", ""]
@@ -339,35 +344,29 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         ]
         lines += attack_setup_lines(results.get("attack_setup"))
     lines += fidelity_lines(results.get("fidelity"))
-    comparisons = comparison_table(results.get("comparisons", []))
-    if comparisons:
-        lines += ["## MoEKD against the other methods", "", comparisons, ""]
-        lines += [
-            "Differences are MoEKD minus the other method (seed means), with 95% paired "
-            "bootstrap intervals over test functions (ASR: over attacked functions); * marks "
-            "an interval that excludes 0. For ASR, negative is better for MoEKD.",
-            "",
-        ]
-    paired = paired_asr_table(results.get("comparisons", []))
-    if paired:
-        lines += ["### Robustness on the same functions", "", paired, ""]
-        lines += [
-            "Only the functions attacked for both models (each seed paired with the other's "
-            "seed in order, pooled): the ASR difference with a bootstrap interval over those "
-            "functions, and McNemar's exact test on which attacks succeeded. The summary's ASR "
-            "differences are these.",
-            "",
-        ]
-    versus_teacher = teacher_asr_table(results.get("teacher_comparisons", []))
-    if versus_teacher:
-        lines += ["## Students against the teacher", "", versus_teacher, ""]
-        lines += [
-            "Each student's ASR minus the teacher's on the functions attacked for both (every "
-            "seed of the student against the one teacher, pooled), with a bootstrap interval "
-            "over those functions and McNemar's exact test on which attacks succeeded; negative: "
-            "the student is harder to attack than the model it learned from.",
-            "",
-        ]
+    lines += _section(
+        "## MoEKD against the other methods",
+        comparison_table(results.get("comparisons", [])),
+        "Differences are MoEKD minus the other method (seed means), with 95% paired "
+        "bootstrap intervals over test functions (ASR: over attacked functions); * marks "
+        "an interval that excludes 0. For ASR, negative is better for MoEKD.",
+    )
+    lines += _section(
+        "### Robustness on the same functions",
+        paired_asr_table(results.get("comparisons", [])),
+        "Only the functions attacked for both models (each seed paired with the other's "
+        "seed in order, pooled): the ASR difference with a bootstrap interval over those "
+        "functions, and McNemar's exact test on which attacks succeeded. The summary's ASR "
+        "differences are these.",
+    )
+    lines += _section(
+        "## Students against the teacher",
+        teacher_asr_table(results.get("teacher_comparisons", [])),
+        "Each student's ASR minus the teacher's on the functions attacked for both (every "
+        "seed of the student against the one teacher, pooled), with a bootstrap interval "
+        "over those functions and McNemar's exact test on which attacks succeeded; negative: "
+        "the student is harder to attack than the model it learned from.",
+    )
     plots = sorted(path.parent.joinpath("plots").glob("*.png"))
     if plots:
         lines += ["## Plots", ""]
