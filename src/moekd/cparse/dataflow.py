@@ -14,6 +14,7 @@ comes from or is computed from (GraphCodeBERT's attention does not tell the two 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -67,6 +68,7 @@ def _computed_from(result: BindResult, leaves: list[tuple[int, int]]) -> list[tu
         for start, _, bid in result.resolutions
         if bid is not None and kinds[bid] != "function" and start in index
     )
+    is_variable = set(variables)
     edges: list[tuple[int, int]] = []
     for node in walk(result.parsed.root):
         if node.type == "assignment_expression":
@@ -78,11 +80,12 @@ def _computed_from(result: BindResult, leaves: list[tuple[int, int]]) -> list[tu
             continue
         if target is None or value is None or target.type != "identifier":
             continue
-        to = index.get(target.start_byte - shift)
-        if to is None or target.start_byte - shift not in variables:
+        assigned = target.start_byte - shift
+        if assigned not in is_variable:
             continue
-        lo, hi = value.start_byte - shift, value.end_byte - shift
-        edges.extend((index[start], to) for start in variables if lo <= start < hi)
+        lo = bisect_left(variables, value.start_byte - shift)
+        hi = bisect_left(variables, value.end_byte - shift)
+        edges.extend((index[start], index[assigned]) for start in variables[lo:hi])
     edges.sort()
     return edges
 

@@ -153,7 +153,7 @@ def versus_teacher(
     seeds = len(student.seeds)
     out: dict[str, Any] = {}
     for attack in sorted(set(student.attacked) & set(teacher)):
-        tiled = tuple(np.repeat(x[None, :], seeds, axis=0) for x in teacher[attack])
+        attacked, succeeded = (np.tile(x, (seeds, 1)) for x in teacher[attack])
         ours = (student.attacked[attack], student.succeeded[attack])
-        out[attack] = paired_outcomes(ours, (tiled[0], tiled[1]), resamples, seed)
+        out[attack] = paired_outcomes(ours, (attacked, succeeded), resamples, seed)
     return {"student": f"{student.method}-{student.size}", "asr_paired": out}
